@@ -1,0 +1,14 @@
+import { Command } from "commander";
+import { addHealthCommand } from "./commands/health.js";
+import { addServerCommands } from "./commands/server-commands.js";
+
+// The operator CLI, `dify-plugin-daemon` (from a clone: `npm run cli -- <command>`).
+const program = new Command()
+  .name("dify-plugin-daemon")
+  .description("Dify plugin daemon: run it, migrate its database, and operate it")
+  .showHelpAfterError();
+
+addServerCommands(program);
+addHealthCommand(program);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,141 @@
+import path from "node:path";
+import { z } from "zod";
+
+/**
+ * Config is the daemon's whole configuration, read once from the environment at start and frozen.
+ * Variable names follow the Go daemon where one exists (spec/state-and-config.md §6), so an operator's
+ * existing `.env` keeps its meaning.
+ */
+export interface Config {
+  readonly server: {
+    readonly host: string;
+    readonly port: number;
+    /** The `x-api-key` every non-health RPC must carry; null means "generate one under dataDir". */
+    readonly key: string | null;
+    /** How long a graceful shutdown waits for in-flight requests before closing connections. */
+    readonly shutdownGraceMs: number;
+  };
+  readonly dataDir: string;
+  readonly database: DatabaseConfig;
+  readonly log: { readonly level: LogLevel; readonly format: "json" | "text" };
+}
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** DatabaseConfig says where state lives: a Postgres server, or an embedded PGlite directory. */
+export type DatabaseConfig =
+  | {
+      readonly kind: "postgres";
+      readonly url: string;
+      /** The URL without its password, for logs and error messages. */
+      readonly displayUrl: string;
+      readonly maxConnections: number;
+      readonly connectTimeoutMs: number;
+    }
+  | { readonly kind: "pglite"; readonly directory: string };
+
+/** ConfigError lists every bad variable at once, so an operator fixes them in one go. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+const port = (what: string) =>
+  z.coerce
+    .number({ error: `must be a port number (1-65535) for ${what}` })
+    .int({ error: `must be a whole port number (1-65535) for ${what}` })
+    .min(0, { error: `must be a port number (1-65535) for ${what}` })
+    .max(65535, { error: `must be a port number (1-65535) for ${what}` });
+
+const positiveInt = (what: string) =>
+  z.coerce
+    .number({ error: `must be a positive whole number (${what})` })
+    .int({ error: `must be a positive whole number (${what})` })
+    .positive({ error: `must be a positive whole number (${what})` });
+
+const logLevel = z
+  .string()
+  .transform((s) => s.toLowerCase())
+  .pipe(z.enum(["debug", "info", "warn", "error"], { error: "must be one of DEBUG, INFO, WARN, ERROR" }));
+
+/** The schema of the environment; every field is a variable name so errors can name it. */
+const envSchema = z.object({
+  SERVER_HOST: z.string().min(1).default("0.0.0.0"),
+  SERVER_PORT: port("the daemon's listening port").default(5002),
+  SERVER_KEY: z.string().min(1).optional(),
+  SERVER_SHUTDOWN_GRACE_MS: positiveInt("milliseconds").default(10_000),
+  DATA_DIR: z.string().min(1).default("data"),
+  DB_URL: z
+    .string()
+    .refine((u) => /^postgres(ql)?:\/\//.test(u), { error: "must be a postgres:// or postgresql:// URL" })
+    .optional(),
+  DB_HOST: z.string().min(1).optional(),
+  DB_PORT: port("Postgres").default(5432),
+  DB_USERNAME: z.string().default("postgres"),
+  DB_PASSWORD: z.string().default(""),
+  DB_DATABASE: z.string().min(1).default("dify_plugin"),
+  DB_SSL_MODE: z.enum(["disable", "require"], { error: "must be one of disable, require" }).default("disable"),
+  DB_MAX_OPEN_CONNS: positiveInt("connections").default(30),
+  DB_CONNECT_TIMEOUT: positiveInt("seconds").default(5),
+  LOG_LEVEL: logLevel.default("info"),
+  LOG_OUTPUT_FORMAT: z.enum(["json", "text"], { error: "must be one of json, text" }).default("json"),
+});
+
+type Env = Record<string, string | undefined>;
+
+/** loadConfig validates the environment and returns a frozen Config, or throws ConfigError. */
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
+  // Empty strings mean "unset", as they do for the Go daemon's envconfig + SetDefault.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0] ?? "environment");
+        return `${name}=${JSON.stringify(present[name] ?? "")}: ${issue.message}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(cwd, e.DATA_DIR);
+  return deepFreeze({
+    server: { host: e.SERVER_HOST, port: e.SERVER_PORT, key: e.SERVER_KEY ?? null, shutdownGraceMs: e.SERVER_SHUTDOWN_GRACE_MS },
+    dataDir,
+    database: databaseConfig(e, dataDir),
+    log: { level: e.LOG_LEVEL, format: e.LOG_OUTPUT_FORMAT },
+  });
+}
+
+function databaseConfig(e: z.infer<typeof envSchema>, dataDir: string): DatabaseConfig {
+  const common = { maxConnections: e.DB_MAX_OPEN_CONNS, connectTimeoutMs: e.DB_CONNECT_TIMEOUT * 1000 };
+  if (e.DB_URL) {
+    return { kind: "postgres", url: e.DB_URL, displayUrl: redactPassword(e.DB_URL), ...common };
+  }
+  if (e.DB_HOST) {
+    const url = new URL("postgres://placeholder");
+    url.hostname = e.DB_HOST;
+    url.port = String(e.DB_PORT);
+    url.username = e.DB_USERNAME;
+    url.password = e.DB_PASSWORD;
+    url.pathname = `/${e.DB_DATABASE}`;
+    if (e.DB_SSL_MODE === "require") url.searchParams.set("sslmode", "require");
+    return { kind: "postgres", url: url.toString(), displayUrl: redactPassword(url.toString()), ...common };
+  }
+  return { kind: "pglite", directory: path.join(dataDir, "pglite") };
+}
+
+function redactPassword(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = "***";
+  return u.toString();
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object") {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

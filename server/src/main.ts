@@ -1,0 +1,105 @@
+import { pathToFileURL } from "node:url";
+import { ConfigError, loadConfig, type Config } from "./config.js";
+import { openDatabase, type DatabaseHandle } from "./db/database.js";
+import { migrateToLatest } from "./db/migrate.js";
+import { createLogger, type Logger } from "./logger.js";
+import { resolveServerKey } from "./server-key.js";
+import { createServiceRegistrations } from "./services/registrations.js";
+import { createTransport } from "./transport/server.js";
+
+/** Daemon is a started daemon: where it listens and how to stop it. */
+export interface Daemon {
+  readonly port: number;
+  readonly database: DatabaseHandle;
+  /** stop drains in-flight requests (up to the configured grace), then closes the database. */
+  stop(): Promise<void>;
+}
+
+// One message holds a whole uploaded package; the package limit itself is enforced by the decoder.
+const MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
+
+/**
+ * startDaemon is the composition root: config -> logger -> db -> services -> listen. Every failure
+ * before listening stops the start with an error that names what to fix.
+ */
+export async function startDaemon(config: Config, logger: Logger): Promise<Daemon> {
+  const serverKey = await resolveServerKey(config.server.key, config.dataDir, logger);
+  const database = await openDatabase(config.database);
+  try {
+    logger.info({ database: database.description }, "database connected");
+    await migrateToLatest(database.db, logger.child({ component: "migrate" }));
+
+    const transport = createTransport({
+      logger,
+      serverKey,
+      readiness: () => database.ping(2_000).then(() => true),
+      services: createServiceRegistrations({ db: database.db, logger }),
+      maxMessageBytes: MAX_MESSAGE_BYTES,
+    });
+    const port = await transport.listen(config.server.port, config.server.host).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "EADDRINUSE") {
+        throw new Error(
+          `port ${config.server.port} on ${config.server.host} is already in use: stop the other process or set SERVER_PORT`,
+          { cause: err },
+        );
+      }
+      throw err;
+    });
+    logger.info({ host: config.server.host, port }, "listening (Connect, gRPC, gRPC-Web on HTTP/1.1 and h2c)");
+
+    let stopping: Promise<void> | undefined;
+    return {
+      port,
+      database,
+      stop: () =>
+        (stopping ??= (async () => {
+          await transport.close(config.server.shutdownGraceMs);
+          await database.destroy();
+          logger.info("stopped");
+        })()),
+    };
+  } catch (err) {
+    await database.destroy().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** runFromEnvironment is `npm start`: read the environment, start, and stop cleanly on SIGTERM/SIGINT. */
+export async function runFromEnvironment(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`dify-plugin-daemon: cannot start: ${err.message}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger(config);
+  let daemon: Daemon;
+  try {
+    daemon = await startDaemon(config, logger);
+  } catch (err) {
+    logger.fatal({ err }, "cannot start");
+    process.stderr.write(`dify-plugin-daemon: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
+    logger.flush();
+    process.exit(1);
+  }
+  const shutdown = (signal: NodeJS.Signals): void => {
+    logger.info({ signal }, "shutting down");
+    daemon.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", shutdown);
+  process.once("SIGINT", shutdown);
+}
+
+export type { Config, Logger };
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await runFromEnvironment();
+}

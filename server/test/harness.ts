@@ -1,0 +1,90 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { pino } from "pino";
+import { loadConfig, type Config } from "../src/config.js";
+import { startDaemon, type Daemon } from "../src/main.js";
+
+/**
+ * Test harness: a real daemon on port 0 with its own data directory and its own database: a fresh
+ * Postgres database when DB_URL is set (CI), a fresh PGlite directory otherwise.
+ */
+
+export const TEST_SERVER_KEY = "test-server-key";
+
+/** TestDatabase is a database that exists only for one test file. */
+export interface TestDatabase {
+  /** Environment variables pointing the daemon at it (empty for PGlite: the default). */
+  readonly env: Record<string, string>;
+  /** The admin-side name, to drop or break it on purpose. */
+  readonly name: string | null;
+  drop(): Promise<void>;
+}
+
+/** createTestDatabase makes a fresh Postgres database from DB_URL, or nothing for PGlite. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const adminUrl = process.env.DB_URL;
+  if (!adminUrl) return { env: {}, name: null, drop: async () => undefined };
+  const name = `t_${randomBytes(6).toString("hex")}`;
+  await withAdmin(adminUrl, (c) => c.query(`create database ${name}`));
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    env: { DB_URL: url.toString() },
+    name,
+    drop: () => withAdmin(adminUrl, (c) => c.query(`drop database if exists ${name} with (force)`)).then(() => undefined),
+  };
+}
+
+export async function withAdmin<T>(adminUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** TestDaemon is a started daemon plus everything to reach and remove it. */
+export interface TestDaemon {
+  readonly daemon: Daemon;
+  readonly config: Config;
+  readonly baseUrl: string;
+  readonly dataDir: string;
+  readonly database: TestDatabase;
+  stop(): Promise<void>;
+}
+
+export async function startTestDaemon(env: Record<string, string> = {}): Promise<TestDaemon> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), "daemon-test-"));
+  const database = await createTestDatabase();
+  const config = loadConfig({
+    SERVER_HOST: "127.0.0.1",
+    SERVER_PORT: "0",
+    SERVER_KEY: TEST_SERVER_KEY,
+    SERVER_SHUTDOWN_GRACE_MS: "500",
+    DATA_DIR: dataDir,
+    ...database.env,
+    ...env,
+  });
+  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+  const daemon = await startDaemon(config, logger);
+  return {
+    daemon,
+    config,
+    baseUrl: `http://127.0.0.1:${daemon.port}`,
+    dataDir,
+    database,
+    stop: async () => {
+      await daemon.stop();
+      await database.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The repository root, for commands the tests run as an operator would. */
+export const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
