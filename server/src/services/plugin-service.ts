@@ -1,0 +1,141 @@
+import { create, fromJson, type JsonObject as ProtoJsonObject } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import { I18nObjectSchema, RuntimeType } from "../../../gen/dify/plugin/v1/common_pb.js";
+import {
+  InstallationSchema,
+  InstallTaskPluginSchema,
+  InstallTaskSchema,
+  InstallTaskStatus,
+  type Installation,
+  type InstallTask,
+} from "../../../gen/dify/plugin/v1/install_pb.js";
+import { PluginService } from "../../../gen/dify/plugin/v1/plugin_service_pb.js";
+import type { Db } from "../db/database.js";
+import { findInstallTask, listInstallTasks, type InstallTaskRecord } from "../db/repositories/install-tasks.js";
+import {
+  findInstallation,
+  listInstallations,
+  type InstallationRecord,
+  type PluginCategoryName,
+} from "../db/repositories/installations.js";
+import { NotFoundError } from "../errors.js";
+import { categoryName, declarationFromJson } from "./declaration-json.js";
+import { pageWindow, requireTenant, requireUuid } from "./paging.js";
+
+const RUNTIME_TYPES: Record<string, RuntimeType> = {
+  local: RuntimeType.LOCAL,
+  remote: RuntimeType.DEBUG,
+  serverless: RuntimeType.SERVERLESS,
+};
+
+const TASK_STATUSES: Record<string, InstallTaskStatus> = {
+  pending: InstallTaskStatus.PENDING,
+  running: InstallTaskStatus.RUNNING,
+  success: InstallTaskStatus.SUCCESS,
+  failed: InstallTaskStatus.FAILED,
+};
+
+function toInstallation(record: InstallationRecord): Installation {
+  const declaration = declarationFromJson(record.declaration);
+  return create(InstallationSchema, {
+    id: record.id,
+    tenantId: record.tenantId,
+    pluginId: record.pluginId,
+    pluginUniqueIdentifier: record.pluginUniqueIdentifier,
+    version: record.version,
+    runtimeType: RUNTIME_TYPES[record.runtimeType] ?? RuntimeType.UNSPECIFIED,
+    endpointsSetups: record.endpointsSetups,
+    endpointsActive: record.endpointsActive,
+    createdAt: timestampFromDate(record.createdAt),
+    updatedAt: timestampFromDate(record.updatedAt),
+    declaration,
+    source: record.source,
+    meta: record.meta as ProtoJsonObject,
+    name: declaration.name,
+    checksum: record.checksum,
+  });
+}
+
+function toInstallTask(record: InstallTaskRecord): InstallTask {
+  return create(InstallTaskSchema, {
+    id: record.id,
+    tenantId: record.tenantId,
+    status: TASK_STATUSES[record.status] ?? InstallTaskStatus.UNSPECIFIED,
+    totalPlugins: record.totalPlugins,
+    completedPlugins: record.completedPlugins,
+    createdAt: timestampFromDate(record.createdAt),
+    updatedAt: timestampFromDate(record.updatedAt),
+    plugins: record.plugins.map((p) =>
+      create(InstallTaskPluginSchema, {
+        pluginUniqueIdentifier: p.pluginUniqueIdentifier,
+        pluginId: p.pluginId,
+        status: TASK_STATUSES[p.status] ?? InstallTaskStatus.UNSPECIFIED,
+        message: p.message,
+        labels: fromJson(I18nObjectSchema, p.labels as ProtoJsonObject, { ignoreUnknownFields: true }),
+        icon: p.icon,
+        iconDark: p.iconDark,
+        source: p.source,
+      }),
+    ),
+  });
+}
+
+/**
+ * createPluginService implements the read side of PluginService that the foundation can answer from
+ * the database: installations and install tasks. Upload, install, upgrade and uninstall come with the
+ * packaging and lifecycle capabilities; until then they answer Unimplemented.
+ */
+export function createPluginService(deps: { readonly db: Db }): Partial<ServiceImpl<typeof PluginService>> {
+  const { db } = deps;
+  return {
+    async listInstallations(req) {
+      const tenantId = requireTenant(req.tenantId);
+      const window = pageWindow(req.page, req.pageSize);
+      const { records, total } = await listInstallations(
+        db,
+        tenantId,
+        {
+          category: categoryName(req.category) as PluginCategoryName | undefined,
+          query: req.query,
+          language: req.language,
+          tags: req.tags,
+        },
+        window,
+      );
+      return {
+        installations: records.map(toInstallation),
+        total: BigInt(total),
+        hasMore: window.offset + records.length < total,
+      };
+    },
+
+    async getInstallation(req) {
+      const tenantId = requireTenant(req.tenantId);
+      const selector = req.selector;
+      let record: InstallationRecord | undefined;
+      if (selector.case === "installationId") {
+        record = await findInstallation(db, tenantId, { id: requireUuid("installation_id", selector.value) });
+      } else if (selector.case === "pluginId") {
+        record = await findInstallation(db, tenantId, { pluginId: selector.value });
+      } else {
+        throw new NotFoundError("no installation selected: set installation_id or plugin_id");
+      }
+      if (!record) throw new NotFoundError(`plugin ${selector.value} is not installed in tenant ${tenantId}`);
+      return { installation: toInstallation(record) };
+    },
+
+    async getInstallTask(req) {
+      const tenantId = requireTenant(req.tenantId);
+      const task = await findInstallTask(db, tenantId, requireUuid("task_id", req.taskId));
+      if (!task) throw new NotFoundError(`install task ${req.taskId} not found in tenant ${tenantId}`);
+      return { task: toInstallTask(task) };
+    },
+
+    async listInstallTasks(req) {
+      const tenantId = requireTenant(req.tenantId);
+      const tasks = await listInstallTasks(db, tenantId, pageWindow(req.page, req.pageSize));
+      return { tasks: tasks.map(toInstallTask) };
+    },
+  };
+}
