@@ -2,15 +2,15 @@
 #   docker build -f docker/daemon.dockerfile -t dify-plugin-daemon-ts .
 FROM node:20-bookworm-slim
 
-# Python runs the plugins (venv + pip); tini reaps them and forwards signals, because the Python SDK
-# exits when its parent is PID 1.
+# Python runs the plugins (venv + pip). tini is PID 1: it forwards SIGTERM to the daemon and reaps any
+# plugin process orphaned by a crash, which node as PID 1 would leave as zombies.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 python3-venv python3-pip tini ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --omit=dev --no-audit --no-fund
 COPY gen ./gen
 COPY proto ./proto
 COPY server/src ./server/src
