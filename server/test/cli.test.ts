@@ -24,12 +24,18 @@ async function cli(args: string[], env: Record<string, string>): Promise<{ code:
   }
 }
 
-describe("dify-plugin-daemon migrate", () => {
+// A fresh PGlite directory always; a fresh Postgres database too when DB_URL is set (CI).
+const targets: [string, () => Promise<TestDatabase>][] = [
+  ["a fresh PGlite directory", async () => ({ env: {}, name: null, drop: async () => undefined })],
+];
+if (process.env.DB_URL) targets.push(["a fresh Postgres database", createTestDatabase]);
+
+describe.each(targets)("dify-plugin-daemon migrate on %s", (_label, createDatabase) => {
   let dataDir: string;
   let database: TestDatabase;
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), "cli-migrate-"));
-    database = await createTestDatabase();
+    database = await createDatabase();
   });
   afterAll(async () => {
     await database?.drop();
@@ -38,10 +44,12 @@ describe("dify-plugin-daemon migrate", () => {
 
   it("applies every migration once, then nothing, with one JSON result each time", async () => {
     const env = { DATA_DIR: dataDir, ...database.env };
+    const where = database.name ? `/${database.name}` : dataDir;
     const first = await cli(["migrate", "--json"], env);
     expect(first.code, first.stderr).toBe(0);
     const names = Object.keys(migrations);
     expect(JSON.parse(first.stdout)).toMatchObject({ applied: names, latest: names.at(-1) });
+    expect(JSON.parse(first.stdout).database).toContain(where);
 
     const second = await cli(["migrate", "--json"], env);
     expect(JSON.parse(second.stdout)).toMatchObject({ applied: [], latest: names.at(-1) });
