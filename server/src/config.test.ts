@@ -51,4 +51,29 @@ describe("loadConfig", () => {
       expect((err as ConfigError).problems).toHaveLength(2);
     }
   });
+
+  it("reads the package policy with the Go daemon's defaults and key list rules", () => {
+    const defaults = loadConfig({}, "/srv/daemon");
+    expect(defaults.packages).toEqual({
+      maxPackageBytes: 52_428_800,
+      forceVerifyingSignature: true,
+      enforceLanggeniusSignatures: true,
+      thirdPartyPublicKeyFiles: [],
+    });
+    expect(defaults.storage).toEqual({ kind: "local", root: "/srv/daemon/data/storage" });
+
+    const keysWithoutSwitch = loadConfig({ THIRD_PARTY_SIGNATURE_VERIFICATION_PUBLIC_KEYS: "a.pem" }, "/srv");
+    expect(keysWithoutSwitch.packages.thirdPartyPublicKeyFiles).toEqual([]);
+    const keys = loadConfig(
+      { THIRD_PARTY_SIGNATURE_VERIFICATION_ENABLED: "true", THIRD_PARTY_SIGNATURE_VERIFICATION_PUBLIC_KEYS: " a.pem, /k/b.pem ,", FORCE_VERIFYING_SIGNATURE: "false" },
+      "/srv",
+    );
+    expect(keys.packages.thirdPartyPublicKeyFiles).toEqual(["/srv/a.pem", "/k/b.pem"]);
+    expect(keys.packages.forceVerifyingSignature).toBe(false);
+    expect(loadConfig({ PLUGIN_STORAGE_LOCAL_ROOT: "./storage" }, "/srv").storage.root).toBe("/srv/storage");
+  });
+
+  it("names a bad boolean and what it accepts", () => {
+    expect(() => loadConfig({ FORCE_VERIFYING_SIGNATURE: "yes" })).toThrow('FORCE_VERIFYING_SIGNATURE="yes": must be true or false');
+  });
 });

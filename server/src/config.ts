@@ -18,6 +18,21 @@ export interface Config {
   readonly dataDir: string;
   readonly database: DatabaseConfig;
   readonly log: { readonly level: LogLevel; readonly format: "json" | "text" };
+  readonly packages: PackagePolicy;
+  /** Where packages and assets are kept: a local directory (PLUGIN_STORAGE_LOCAL_ROOT). */
+  readonly storage: { readonly kind: "local"; readonly root: string };
+}
+
+/** PackagePolicy is what an upload must satisfy: size, and who must have signed it. */
+export interface PackagePolicy {
+  /** MAX_PLUGIN_PACKAGE_SIZE: on the compressed bytes and on the declared uncompressed total. */
+  readonly maxPackageBytes: number;
+  /** FORCE_VERIFYING_SIGNATURE: refuse packages no trusted key signed. */
+  readonly forceVerifyingSignature: boolean;
+  /** ENFORCE_LANGGENIUS_PLUGIN_SIGNATURES: author `langgenius` needs the official signature. */
+  readonly enforceLanggeniusSignatures: boolean;
+  /** THIRD_PARTY_SIGNATURE_VERIFICATION_PUBLIC_KEYS, resolved, when THIRD_PARTY_SIGNATURE_VERIFICATION_ENABLED. */
+  readonly thirdPartyPublicKeyFiles: readonly string[];
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -55,6 +70,14 @@ const positiveInt = (what: string) =>
     .int({ error: `must be a positive whole number (${what})` })
     .positive({ error: `must be a positive whole number (${what})` });
 
+const bool = (def: boolean) =>
+  z
+    .string()
+    .transform((s) => s.toLowerCase())
+    .pipe(z.enum(["true", "false", "1", "0"], { error: "must be true or false" }))
+    .transform((s) => s === "true" || s === "1")
+    .default(def);
+
 const logLevel = z
   .string()
   .transform((s) => s.toLowerCase())
@@ -81,6 +104,13 @@ const envSchema = z.object({
   DB_CONNECT_TIMEOUT: positiveInt("seconds").default(5),
   LOG_LEVEL: logLevel.default("info"),
   LOG_OUTPUT_FORMAT: z.enum(["json", "text"], { error: "must be one of json, text" }).default("json"),
+  MAX_PLUGIN_PACKAGE_SIZE: positiveInt("bytes").default(52_428_800),
+  FORCE_VERIFYING_SIGNATURE: bool(true),
+  ENFORCE_LANGGENIUS_PLUGIN_SIGNATURES: bool(true),
+  THIRD_PARTY_SIGNATURE_VERIFICATION_ENABLED: bool(false),
+  THIRD_PARTY_SIGNATURE_VERIFICATION_PUBLIC_KEYS: z.string().default(""),
+  PLUGIN_STORAGE_TYPE: z.enum(["local"], { error: "must be local (other backends are not supported yet)" }).default("local"),
+  PLUGIN_STORAGE_LOCAL_ROOT: z.string().min(1).optional(),
 });
 
 type Env = Record<string, string | undefined>;
@@ -105,6 +135,23 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     dataDir,
     database: databaseConfig(e, dataDir),
     log: { level: e.LOG_LEVEL, format: e.LOG_OUTPUT_FORMAT },
+    packages: {
+      maxPackageBytes: e.MAX_PLUGIN_PACKAGE_SIZE,
+      forceVerifyingSignature: e.FORCE_VERIFYING_SIGNATURE,
+      enforceLanggeniusSignatures: e.ENFORCE_LANGGENIUS_PLUGIN_SIGNATURES,
+      // As the Go daemon: the key list only counts when third-party verification is enabled.
+      thirdPartyPublicKeyFiles: e.THIRD_PARTY_SIGNATURE_VERIFICATION_ENABLED
+        ? e.THIRD_PARTY_SIGNATURE_VERIFICATION_PUBLIC_KEYS.split(",")
+            .map((f) => f.trim())
+            .filter((f) => f !== "")
+            .map((f) => path.resolve(cwd, f))
+        : [],
+    },
+    // An explicit root is relative to the working directory, as in the Go daemon; the default lives in DATA_DIR.
+    storage: {
+      kind: e.PLUGIN_STORAGE_TYPE,
+      root: e.PLUGIN_STORAGE_LOCAL_ROOT ? path.resolve(cwd, e.PLUGIN_STORAGE_LOCAL_ROOT) : path.join(dataDir, "storage"),
+    },
   });
 }
 
