@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { addHealthCommand } from "./commands/health.js";
+import { addPackageCommands } from "./commands/package-commands.js";
 import { addServerCommands } from "./commands/server-commands.js";
 
 // The operator CLI, `dify-plugin-daemon` (from a clone: `npm run cli -- <command>`).
@@ -10,5 +11,6 @@ const program = new Command()
 
 addServerCommands(program);
 addHealthCommand(program);
+addPackageCommands(program);
 
 await program.parseAsync(process.argv);

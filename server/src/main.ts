@@ -4,7 +4,10 @@ import { openDatabase, type DatabaseHandle } from "./db/database.js";
 import { migrateToLatest } from "./db/migrate.js";
 import { createLogger, type Logger } from "./logger.js";
 import { resolveServerKey } from "./server-key.js";
+import { loadTrustedKeys } from "./packaging/trusted-keys.js";
+import { createPackageRegistry } from "./plugins/package-registry.js";
 import { createServiceRegistrations } from "./services/registrations.js";
+import { createLocalStorage } from "./storage/local-storage.js";
 import { createTransport } from "./transport/server.js";
 
 /** Daemon is a started daemon: where it listens and how to stop it. */
@@ -24,16 +27,22 @@ const MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
  */
 export async function startDaemon(config: Config, logger: Logger): Promise<Daemon> {
   const serverKey = await resolveServerKey(config.server.key, config.dataDir, logger);
+  const trustedKeys = loadTrustedKeys(config.packages.thirdPartyPublicKeyFiles);
+  const storage = createLocalStorage(config.storage.root);
   const database = await openDatabase(config.database);
   try {
-    logger.info({ database: database.description }, "database connected");
+    logger.info({ database: database.description, storage: storage.description, trustedKeys: trustedKeys.map((k) => k.name) }, "database connected");
     await migrateToLatest(database.db, logger.child({ component: "migrate" }));
 
     const transport = createTransport({
       logger,
       serverKey,
       readiness: () => database.ping(2_000).then(() => true),
-      services: createServiceRegistrations({ db: database.db, logger }),
+      services: createServiceRegistrations({
+        db: database.db,
+        logger,
+        packages: createPackageRegistry({ db: database.db, storage, policy: config.packages, trustedKeys, logger }),
+      }),
       maxMessageBytes: MAX_MESSAGE_BYTES,
     });
     const port = await transport.listen(config.server.port, config.server.host).catch((err: NodeJS.ErrnoException) => {

@@ -3,7 +3,9 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { PackageArchive } from "./archive.js";
 import { decodeArchive, type DecodeLimits } from "./decode.js";
+import { describeArchive } from "./decode-package.js";
 import { PackageError } from "./errors.js";
+import { loadTrustedKeys } from "./trusted-keys.js";
 
 // Thousands of mutated copies of a real package must each end, quickly, in a valid archive or a PackageError;
 // never another exception, never a hang. Re-run a failure with FUZZ_SEED=<seed from the message>.
@@ -177,5 +179,40 @@ describe("decodeArchive under fuzzing", () => {
     // The mutations must actually reach the parser's checks, not just bounce off at the first one.
     expect(problems.size, `seed ${SEED}: ${JSON.stringify([...problems])}`).toBeGreaterThanOrEqual(6);
     expect(accepted, `seed ${SEED}`).toBeGreaterThan(0);
+  });
+});
+
+describe("declaration loading under fuzzing", () => {
+  // A zip can be perfectly valid and still carry hostile YAML: mutate the declaration files themselves.
+  it(`ends every one of 1500 packages with mutated YAML in a declaration or a PackageError (seed ${SEED})`, async () => {
+    const rand = prng(SEED ^ 0x9e3779b9);
+    const original = await decodeArchive(ORIGINAL, LIMITS);
+    const yamlIndexes = original.entries.flatMap((e, i) => (e.name.endsWith(".yaml") ? [i] : []));
+    const keys = loadTrustedKeys([]);
+    let loaded = 0;
+    for (let i = 0; i < 1500; i++) {
+      const index = pick(rand, yamlIndexes);
+      const target = original.entries[index]!;
+      const data = Buffer.from(target.data);
+      const how: string[] = [];
+      for (let m = 0; m <= int(rand, 4); m++) {
+        const at = int(rand, Math.max(1, data.length));
+        const kind = pick(rand, ["flip", "yaml", "truncate"] as const);
+        if (kind === "flip") data[at] = int(rand, 256);
+        // Characters that change YAML structure rather than just text.
+        else if (kind === "yaml") data[at] = pick(rand, [":", "-", "[", "{", "&", "*", "!", "|", ">", "\n", " ", "'", '"', "#"]).charCodeAt(0);
+        how.push(`${kind}@${at}`);
+      }
+      const bytes = how.some((h) => h.startsWith("truncate")) ? data.subarray(0, int(rand, data.length)) : data;
+      const entries = original.entries.map((e, j) => (j === index ? { name: e.name, data: bytes } : e));
+      const where = `seed ${SEED}, case ${i}: ${target.name} ${how.join(",")}`;
+      try {
+        describeArchive({ entries, comment: "" }, { trustedKeys: keys });
+        loaded++;
+      } catch (err) {
+        if (!(err instanceof PackageError)) expect.fail(`${where}: threw ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      }
+    }
+    expect(loaded, `seed ${SEED}`).toBeGreaterThan(0);
   });
 });

@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import { crc32, createInflateRaw } from "node:zlib";
+import { promisify } from "node:util";
+import { crc32, inflateRaw } from "node:zlib";
 import { fromBuffer, type Entry, type ZipFile } from "yauzl";
 import type { PackageArchive, PackageEntry } from "./archive.js";
 import { PackageError } from "./errors.js";
@@ -329,43 +329,28 @@ function checkFileDirectoryClashes(byNormalName: ReadonlyMap<string, string>): v
 }
 
 /**
- * readEntryData inflates one entry in memory, counting bytes as they come: it aborts as soon as the entry
- * produces more than it declared, and refuses one that produces less or whose CRC-32 does not match.
+ * readEntryData inflates one entry in memory. The compressed bytes are already in memory, so they are inflated
+ * in one call on libuv's thread pool (not the event loop), with zlib itself capped one byte past the declared
+ * size: a lying header stops zlib at the cap instead of filling memory. Then the size and CRC-32 must match.
  */
 async function readEntryData(zip: ZipFile, entry: Entry, name: string): Promise<Buffer> {
   const quoted = JSON.stringify(name);
   const declared = entry.uncompressedSize;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let crc = 0;
-  // pipeline() may reject with its own AbortError when the consumer throws, so the real reason is kept here.
-  let refusal: PackageError | undefined;
-  const collect = async (input: AsyncIterable<Buffer>): Promise<void> => {
-    for await (const chunk of input) {
-      size += chunk.length;
-      if (size > declared) {
-        throw (refusal = new PackageError(
-          "size_mismatch",
-          `entry ${quoted} inflates to more than its declared ${declared} bytes; refusing it (a zip bomb or a corrupt header)`,
-          { file: name, limit: declared },
-        ));
-      }
-      chunks.push(chunk);
-      crc = crc32(chunk, crc);
-    }
-  };
+  let data: Buffer;
   try {
-    const source = await openRaw(zip, entry);
-    if (entry.compressionMethod === METHOD_DEFLATE) await pipeline(source, createInflateRaw(), collect);
-    else await pipeline(source, collect);
+    const raw = await readAll(await openRaw(zip, entry));
+    data = entry.compressionMethod === METHOD_DEFLATE ? await inflate(raw, { maxOutputLength: declared + 1, chunkSize: inflateChunkSize(declared) }) : raw;
   } catch (err) {
-    throw refusal ?? entryError(err, name);
+    if ((err as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") throw tooLarge(quoted, declared, name);
+    throw entryError(err, name);
   }
-  if (size < declared) {
-    throw new PackageError("size_mismatch", `entry ${quoted} inflates to ${size} bytes, fewer than the ${declared} it declares`, {
+  if (data.length > declared) throw tooLarge(quoted, declared, name);
+  if (data.length < declared) {
+    throw new PackageError("size_mismatch", `entry ${quoted} inflates to ${data.length} bytes, fewer than the ${declared} it declares`, {
       file: name,
     });
   }
+  const crc = crc32(data);
   if (crc !== entry.crc32) {
     throw new PackageError(
       "corrupt_entry",
@@ -373,7 +358,29 @@ async function readEntryData(zip: ZipFile, entry: Entry, name: string): Promise<
       { file: name },
     );
   }
-  return Buffer.concat(chunks, size);
+  return data;
+}
+
+const inflate = promisify(inflateRaw) as (data: Buffer, options: { maxOutputLength: number; chunkSize: number }) => Promise<Buffer>;
+
+// zlib's default 16 KiB output chunks cost one buffer and one copy each; one chunk near the declared size is
+// several times faster for multi-megabyte entries, bounded so a lying header cannot make zlib allocate much.
+function inflateChunkSize(declared: number): number {
+  return Math.min(Math.max(declared + 1, 64 * 1024), 4 * 1024 * 1024);
+}
+
+function tooLarge(quoted: string, declared: number, name: string): PackageError {
+  return new PackageError(
+    "size_mismatch",
+    `entry ${quoted} inflates to more than its declared ${declared} bytes; refusing it (a zip bomb or a corrupt header)`,
+    { file: name, limit: declared },
+  );
+}
+
+async function readAll(source: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of source) chunks.push(chunk as Buffer);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
 /** openRaw opens an entry's compressed bytes; inflation is ours so we own (and can destroy) the zlib stream. */

@@ -1,7 +1,7 @@
 import { create, fromJson, type JsonObject as ProtoJsonObject } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { I18nObjectSchema, RuntimeType } from "../../../gen/dify/plugin/v1/common_pb.js";
+import { I18nObjectSchema, RuntimeType, VerificationCategory } from "../../../gen/dify/plugin/v1/common_pb.js";
 import {
   InstallationSchema,
   InstallTaskPluginSchema,
@@ -12,6 +12,7 @@ import {
 } from "../../../gen/dify/plugin/v1/install_pb.js";
 import { PluginService } from "../../../gen/dify/plugin/v1/plugin_service_pb.js";
 import type { Db } from "../db/database.js";
+import type { JsonObject } from "../db/tables.js";
 import { findInstallTask, listInstallTasks, type InstallTaskRecord } from "../db/repositories/install-tasks.js";
 import {
   findInstallation,
@@ -19,7 +20,8 @@ import {
   type InstallationRecord,
   type PluginCategoryName,
 } from "../db/repositories/installations.js";
-import { NotFoundError } from "../errors.js";
+import { InvalidArgumentError, NotFoundError } from "../errors.js";
+import type { PackageRegistry } from "../plugins/package-registry.js";
 import { categoryName, declarationFromJson } from "./declaration-json.js";
 import { pageWindow, requireTenant, requireUuid } from "./paging.js";
 
@@ -28,6 +30,16 @@ const RUNTIME_TYPES: Record<string, RuntimeType> = {
   remote: RuntimeType.DEBUG,
   serverless: RuntimeType.SERVERLESS,
 };
+
+const VERIFICATIONS: Record<string, VerificationCategory> = {
+  langgenius: VerificationCategory.LANGGENIUS,
+  partner: VerificationCategory.PARTNER,
+  community: VerificationCategory.COMMUNITY,
+};
+
+function toVerification(category: string | null): VerificationCategory {
+  return category === null ? VerificationCategory.NONE : (VERIFICATIONS[category] ?? VerificationCategory.NONE);
+}
 
 const TASK_STATUSES: Record<string, InstallTaskStatus> = {
   pending: InstallTaskStatus.PENDING,
@@ -82,13 +94,51 @@ function toInstallTask(record: InstallTaskRecord): InstallTask {
 }
 
 /**
- * createPluginService implements the read side of PluginService that the foundation can answer from
- * the database: installations and install tasks. Upload, install, upgrade and uninstall come with the
- * packaging and lifecycle capabilities; until then they answer Unimplemented.
+ * createPluginService implements PluginService over the package registry (upload, decode, manifest, assets)
+ * and the database (installations, install tasks). Install, upgrade and uninstall come with the lifecycle
+ * capability; until then they answer Unimplemented.
  */
-export function createPluginService(deps: { readonly db: Db }): Partial<ServiceImpl<typeof PluginService>> {
-  const { db } = deps;
+export function createPluginService(deps: {
+  readonly db: Db;
+  readonly packages: PackageRegistry;
+}): Partial<ServiceImpl<typeof PluginService>> {
+  const { db, packages } = deps;
   return {
+    async uploadPackage(req) {
+      requireTenant(req.tenantId);
+      if (req.package.length === 0) throw new InvalidArgumentError("package is empty: send the .difypkg bytes");
+      const stored = await packages.upload(Buffer.from(req.package.buffer, req.package.byteOffset, req.package.byteLength), {
+        requireSignature: req.verifySignature,
+      });
+      return {
+        pluginUniqueIdentifier: stored.uniqueIdentifier,
+        declaration: declarationFromJson(stored.declaration as JsonObject),
+        verification: toVerification(stored.verification),
+      };
+    },
+
+    async decodePluginFromIdentifier(req) {
+      requireTenant(req.tenantId);
+      const stored = await packages.find(req.pluginUniqueIdentifier);
+      return {
+        pluginUniqueIdentifier: stored.uniqueIdentifier,
+        declaration: declarationFromJson(stored.declaration as JsonObject),
+        verification: toVerification(stored.verification),
+      };
+    },
+
+    async getPluginManifest(req) {
+      requireTenant(req.tenantId);
+      const stored = await packages.find(req.pluginUniqueIdentifier);
+      return { declaration: declarationFromJson(stored.declaration as JsonObject) };
+    },
+
+    async getAsset(req) {
+      requireTenant(req.tenantId);
+      const asset = await packages.asset(req.assetId);
+      return { data: asset.data, mimeType: asset.mimeType };
+    },
+
     async listInstallations(req) {
       const tenantId = requireTenant(req.tenantId);
       const window = pageWindow(req.page, req.pageSize);

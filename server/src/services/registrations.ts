@@ -5,12 +5,14 @@ import { PluginService } from "../../../gen/dify/plugin/v1/plugin_service_pb.js"
 import { RepackageService } from "../../../gen/dify/plugin/v1/repackage_service_pb.js";
 import type { Db } from "../db/database.js";
 import type { Logger } from "../logger.js";
+import type { PackageRegistry } from "../plugins/package-registry.js";
 import type { ServiceRegistration } from "../transport/server.js";
 import { createPluginService } from "./plugin-service.js";
 
 export interface ServiceDeps {
   readonly db: Db;
   readonly logger: Logger;
+  readonly packages: PackageRegistry;
 }
 
 /**
