@@ -16,6 +16,7 @@ const PACKAGES = path.resolve(REPO_ROOT, "../shared/fixtures/packages");
 const ECHO_TREE = path.join(REPO_ROOT, "server/test/fixtures/plugins/echo-tool");
 const run = promisify(execFile);
 const tenantId = "tenant-packages";
+const ECHO_TOOLS = ["echo", "shout", "kinds", "big", "fail", "slow", "crash", "env", "storage", "ask_llm", "version"];
 
 let scratch: string;
 let keys: { privateFile: string; publicFile: string };
@@ -142,7 +143,7 @@ describe("package -> sign -> verify -> decode", () => {
     expect(verified.code).toBe(0);
     const report = JSON.parse(verified.stdout);
     expect(report.verification).toMatchObject({ verified: true, category: "community" });
-    expect(report.providers.tool).toEqual({ name: "echo", tools: ["echo", "shout"] });
+    expect(report.providers.tool).toEqual({ name: "echo", tools: ECHO_TOOLS });
     const unverified = await cli("verify", "echo.signed.difypkg", "--json");
     expect(unverified.code).toBe(1);
     expect(JSON.parse(unverified.stdout).verification.verified).toBe(false);
@@ -169,6 +170,6 @@ describe("package -> sign -> verify -> decode", () => {
     });
     const tool = decoded.declaration!.tool as { identity: { name: string }; tools: { identity: { name: string } }[] };
     expect(tool.identity.name).toBe("echo");
-    expect(tool.tools.map((t) => t.identity.name)).toEqual(["echo", "shout"]);
+    expect(tool.tools.map((t) => t.identity.name)).toEqual(ECHO_TOOLS);
   });
 });
