@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { addHealthCommand } from "./commands/health.js";
 import { addPackageCommands } from "./commands/package-commands.js";
+import { addPluginCommands } from "./commands/plugin-commands.js";
 import { addServerCommands } from "./commands/server-commands.js";
 
 // The operator CLI, `dify-plugin-daemon` (from a clone: `npm run cli -- <command>`).
@@ -12,5 +13,6 @@ const program = new Command()
 addServerCommands(program);
 addHealthCommand(program);
 addPackageCommands(program);
+addPluginCommands(program);
 
 await program.parseAsync(process.argv);

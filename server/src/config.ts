@@ -19,8 +19,29 @@ export interface Config {
   readonly database: DatabaseConfig;
   readonly log: { readonly level: LogLevel; readonly format: "json" | "text" };
   readonly packages: PackagePolicy;
+  readonly runtime: RuntimeConfig;
+  /** DIFY_INNER_API_URL / DIFY_INNER_API_KEY: where backwards invocations go; null when not configured. */
+  readonly difyInnerApi: { readonly url: string; readonly key: string } | null;
   /** Where packages and assets are kept: a local directory (PLUGIN_STORAGE_LOCAL_ROOT). */
   readonly storage: { readonly kind: "local"; readonly root: string };
+}
+
+/** RuntimeConfig is how the local runtime prepares and runs plugins. */
+export interface RuntimeConfig {
+  /** PLUGIN_WORKING_PATH: unpacked plugins and their venvs. */
+  readonly workingPath: string;
+  /** PYTHON_INTERPRETER_PATH: the Python that creates plugin venvs. */
+  readonly pythonInterpreter: string;
+  /** PIP_MIRROR_URL: index URL for dependency installs ("" = pip's default). */
+  readonly pipMirrorUrl: string;
+  /** PIP_EXTRA_ARGS: whitespace-separated extra pip arguments. */
+  readonly pipExtraArgs: readonly string[];
+  /** PYTHON_ENV_INIT_TIMEOUT: a dependency install with no output for this long is killed. */
+  readonly installInactivityMs: number;
+  /** PLUGIN_INSTALL_TIMEOUT: hard limit on preparing one plugin. */
+  readonly installTimeoutMs: number;
+  /** PLUGIN_MAX_EXECUTION_TIMEOUT: the longest one invocation may run. */
+  readonly maxExecutionMs: number;
 }
 
 /** PackagePolicy is what an upload must satisfy: size, and who must have signed it. */
@@ -111,6 +132,15 @@ const envSchema = z.object({
   THIRD_PARTY_SIGNATURE_VERIFICATION_PUBLIC_KEYS: z.string().default(""),
   PLUGIN_STORAGE_TYPE: z.enum(["local"], { error: "must be local (other backends are not supported yet)" }).default("local"),
   PLUGIN_STORAGE_LOCAL_ROOT: z.string().min(1).optional(),
+  PLUGIN_WORKING_PATH: z.string().min(1).optional(),
+  PYTHON_INTERPRETER_PATH: z.string().min(1).default("python3"),
+  PIP_MIRROR_URL: z.string().refine((u) => /^https?:\/\//.test(u), { error: "must be an http(s) URL of a PEP 503 index" }).optional(),
+  PIP_EXTRA_ARGS: z.string().default(""),
+  PYTHON_ENV_INIT_TIMEOUT: positiveInt("seconds").default(120),
+  PLUGIN_INSTALL_TIMEOUT: positiveInt("seconds").default(900),
+  PLUGIN_MAX_EXECUTION_TIMEOUT: positiveInt("seconds").default(600),
+  DIFY_INNER_API_URL: z.string().refine((u) => /^https?:\/\//.test(u), { error: "must be an http(s) URL" }).optional(),
+  DIFY_INNER_API_KEY: z.string().optional(),
 });
 
 type Env = Record<string, string | undefined>;
@@ -147,6 +177,16 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
             .map((f) => path.resolve(cwd, f))
         : [],
     },
+    runtime: {
+      workingPath: e.PLUGIN_WORKING_PATH ? path.resolve(cwd, e.PLUGIN_WORKING_PATH) : path.join(dataDir, "cwd"),
+      pythonInterpreter: e.PYTHON_INTERPRETER_PATH,
+      pipMirrorUrl: e.PIP_MIRROR_URL ?? "",
+      pipExtraArgs: e.PIP_EXTRA_ARGS.split(/\s+/).filter((a) => a !== ""),
+      installInactivityMs: e.PYTHON_ENV_INIT_TIMEOUT * 1000,
+      installTimeoutMs: e.PLUGIN_INSTALL_TIMEOUT * 1000,
+      maxExecutionMs: e.PLUGIN_MAX_EXECUTION_TIMEOUT * 1000,
+    },
+    difyInnerApi: e.DIFY_INNER_API_URL ? { url: e.DIFY_INNER_API_URL, key: e.DIFY_INNER_API_KEY ?? "" } : null,
     // An explicit root is relative to the working directory, as in the Go daemon; the default lives in DATA_DIR.
     storage: {
       kind: e.PLUGIN_STORAGE_TYPE,

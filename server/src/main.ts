@@ -5,7 +5,11 @@ import { migrateToLatest } from "./db/migrate.js";
 import { createLogger, type Logger } from "./logger.js";
 import { resolveServerKey } from "./server-key.js";
 import { loadTrustedKeys } from "./packaging/trusted-keys.js";
+import { createDifyInnerApi } from "./invocation/backwards/dify-inner-api.js";
+import { createLifecycle } from "./plugins/lifecycle.js";
+import { createLocalLauncher } from "./plugins/local-launcher.js";
 import { createPackageRegistry } from "./plugins/package-registry.js";
+import { createRuntimeRegistry } from "./plugins/runtime-registry.js";
 import { createServiceRegistrations } from "./services/registrations.js";
 import { createLocalStorage } from "./storage/local-storage.js";
 import { createTransport } from "./transport/server.js";
@@ -34,6 +38,11 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     logger.info({ database: database.description, storage: storage.description, trustedKeys: trustedKeys.map((k) => k.name) }, "database connected");
     await migrateToLatest(database.db, logger.child({ component: "migrate" }));
 
+    const launcher = createLocalLauncher({ storage, runtime: config.runtime, maxPackageBytes: config.packages.maxPackageBytes, logger });
+    const runtimes = createRuntimeRegistry(launcher.launch, logger);
+    const lifecycle = createLifecycle({ db: database.db, runtimes, removeFiles: launcher.removeFiles, logger });
+    const dify = config.difyInnerApi ? createDifyInnerApi({ baseUrl: config.difyInnerApi.url, apiKey: config.difyInnerApi.key }) : null;
+
     const transport = createTransport({
       logger,
       serverKey,
@@ -42,6 +51,9 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
         db: database.db,
         logger,
         packages: createPackageRegistry({ db: database.db, storage, policy: config.packages, trustedKeys, logger }),
+        lifecycle,
+        runtimes,
+        dify,
       }),
       maxMessageBytes: MAX_MESSAGE_BYTES,
     });
@@ -55,6 +67,8 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       throw err;
     });
     logger.info({ host: config.server.host, port }, "listening (Connect, gRPC, gRPC-Web on HTTP/1.1 and h2c)");
+    // Installed plugins come back, and tasks a previous process left unfinished are resolved.
+    await lifecycle.recover();
 
     let stopping: Promise<void> | undefined;
     return {
@@ -63,6 +77,10 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       stop: () =>
         (stopping ??= (async () => {
           await transport.close(config.server.shutdownGraceMs);
+          await runtimes.stopAll();
+          // An install that was launching a runtime may have finished meanwhile: stop what it started too.
+          await lifecycle.drain();
+          await runtimes.stopAll();
           await database.destroy();
           logger.info("stopped");
         })()),

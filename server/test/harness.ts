@@ -50,11 +50,14 @@ export async function withAdmin<T>(adminUrl: string, fn: (client: pg.Client) => 
 
 /** TestDaemon is a started daemon plus everything to reach and remove it. */
 export interface TestDaemon {
+  /** The running daemon; replaced by restart(). */
   readonly daemon: Daemon;
   readonly config: Config;
   readonly baseUrl: string;
   readonly dataDir: string;
   readonly database: TestDatabase;
+  /** restart stops the daemon and starts a new one on the same database and data directory. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -71,19 +74,28 @@ export async function startTestDaemon(env: Record<string, string> = {}): Promise
     ...env,
   });
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
-  const daemon = await startDaemon(config, logger);
-  return {
-    daemon,
+  let daemon = await startDaemon(config, logger);
+  const handle: TestDaemon = {
+    get daemon() {
+      return daemon;
+    },
     config,
-    baseUrl: `http://127.0.0.1:${daemon.port}`,
+    get baseUrl() {
+      return `http://127.0.0.1:${daemon.port}`;
+    },
     dataDir,
     database,
+    restart: async () => {
+      await daemon.stop();
+      daemon = await startDaemon(config, logger);
+    },
     stop: async () => {
       await daemon.stop();
       await database.drop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+  return handle;
 }
 
 /** The repository root, for commands the tests run as an operator would. */

@@ -21,6 +21,7 @@ import {
   type PluginCategoryName,
 } from "../db/repositories/installations.js";
 import { InvalidArgumentError, NotFoundError } from "../errors.js";
+import type { Lifecycle } from "../plugins/lifecycle.js";
 import type { PackageRegistry } from "../plugins/package-registry.js";
 import { categoryName, declarationFromJson } from "./declaration-json.js";
 import { pageWindow, requireTenant, requireUuid } from "./paging.js";
@@ -101,9 +102,53 @@ function toInstallTask(record: InstallTaskRecord): InstallTask {
 export function createPluginService(deps: {
   readonly db: Db;
   readonly packages: PackageRegistry;
+  readonly lifecycle: Lifecycle;
 }): Partial<ServiceImpl<typeof PluginService>> {
-  const { db, packages } = deps;
+  const { db, packages, lifecycle } = deps;
   return {
+    async installFromIdentifiers(req) {
+      const tenantId = requireTenant(req.tenantId);
+      return lifecycle.install({
+        tenantId,
+        uniqueIdentifiers: req.pluginUniqueIdentifiers,
+        source: req.source,
+        metas: req.metas as JsonObject[],
+      });
+    },
+
+    async upgradePlugin(req) {
+      const tenantId = requireTenant(req.tenantId);
+      return lifecycle.upgrade(tenantId, req.originalPluginUniqueIdentifier, req.newPluginUniqueIdentifier, req.source, (req.meta ?? {}) as JsonObject);
+    },
+
+    async uninstallPlugin(req) {
+      const tenantId = requireTenant(req.tenantId);
+      await lifecycle.uninstall(tenantId, requireUuid("plugin_installation_id", req.pluginInstallationId));
+      return {};
+    },
+
+    // Every change of the task's rows, from its state now until it finishes or the caller goes away.
+    async *watchInstallTask(req, ctx) {
+      const tenantId = requireTenant(req.tenantId);
+      const taskId = requireUuid("task_id", req.taskId);
+      let wake: () => void = () => undefined;
+      const unsubscribe = lifecycle.onTaskChange(taskId, () => wake());
+      try {
+        for (;;) {
+          const changed = new Promise<void>((resolve) => (wake = resolve));
+          const task = await findInstallTask(db, tenantId, taskId);
+          if (!task) throw new NotFoundError(`install task ${taskId} not found in tenant ${tenantId}`);
+          yield { task: toInstallTask(task) };
+          if (task.status === "success" || task.status === "failed" || ctx.signal.aborted) return;
+          // Changes come from this process; the timeout covers tasks another replica runs.
+          await Promise.race([changed, new Promise((r) => setTimeout(r, 1_000)), new Promise((r) => ctx.signal.addEventListener("abort", r, { once: true }))]);
+          if (ctx.signal.aborted) return;
+        }
+      } finally {
+        unsubscribe();
+      }
+    },
+
     async uploadPackage(req) {
       requireTenant(req.tenantId);
       if (req.package.length === 0) throw new InvalidArgumentError("package is empty: send the .difypkg bytes");

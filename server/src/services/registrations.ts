@@ -5,14 +5,21 @@ import { PluginService } from "../../../gen/dify/plugin/v1/plugin_service_pb.js"
 import { RepackageService } from "../../../gen/dify/plugin/v1/repackage_service_pb.js";
 import type { Db } from "../db/database.js";
 import type { Logger } from "../logger.js";
+import type { DifyInnerApi } from "../invocation/backwards/dify-inner-api.js";
+import type { Lifecycle } from "../plugins/lifecycle.js";
 import type { PackageRegistry } from "../plugins/package-registry.js";
+import type { RuntimeRegistry } from "../plugins/runtime-registry.js";
 import type { ServiceRegistration } from "../transport/server.js";
+import { createInvokeService } from "./invoke-service.js";
 import { createPluginService } from "./plugin-service.js";
 
 export interface ServiceDeps {
   readonly db: Db;
   readonly logger: Logger;
   readonly packages: PackageRegistry;
+  readonly lifecycle: Lifecycle;
+  readonly runtimes: RuntimeRegistry;
+  readonly dify: DifyInnerApi | null;
 }
 
 /**
@@ -23,7 +30,7 @@ export interface ServiceDeps {
 export function createServiceRegistrations(deps: ServiceDeps): ServiceRegistration[] {
   return [
     { service: PluginService, register: (router) => router.service(PluginService, createPluginService(deps)) },
-    { service: InvokeService, register: (router) => router.service(InvokeService, {}) },
+    { service: InvokeService, register: (router) => router.service(InvokeService, createInvokeService(deps)) },
     { service: EndpointService, register: (router) => router.service(EndpointService, {}) },
     { service: DebugService, register: (router) => router.service(DebugService, {}) },
     { service: RepackageService, register: (router) => router.service(RepackageService, {}) },

@@ -11,6 +11,7 @@ import {
   SignatureError,
 } from "../errors.js";
 import type { Logger } from "../logger.js";
+import { PluginInvokeError } from "../runtimes/runtime.js";
 
 // The one table from domain errors to Connect codes (DESIGN "Errors"); order does not matter, classes are disjoint.
 const codes: ReadonlyArray<readonly [abstract new (...args: never[]) => Error, Code]> = [
@@ -31,6 +32,8 @@ const codes: ReadonlyArray<readonly [abstract new (...args: never[]) => Error, C
  */
 export function toConnectError(err: unknown, logger: Logger, method: string): ConnectError {
   if (err instanceof ConnectError) return err;
+  // The plugin's own failure: its type and message reach the caller unchanged (Dify shows them to users).
+  if (err instanceof PluginInvokeError) return new ConnectError(`${err.errorType}: ${err.message}`, Code.Unknown, undefined, undefined, err);
   for (const [type, code] of codes) {
     if (err instanceof type) return new ConnectError(err.message, code, undefined, undefined, err);
   }
