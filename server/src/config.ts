@@ -30,8 +30,8 @@ export interface Config {
 export interface RuntimeConfig {
   /** PLUGIN_WORKING_PATH: unpacked plugins and their venvs. */
   readonly workingPath: string;
-  /** PYTHON_INTERPRETER_PATH: the Python that creates plugin venvs. */
-  readonly pythonInterpreter: string;
+  /** PYTHON_INTERPRETER_PATH: the Python that creates plugin venvs; null = the manifest's python3.N if on PATH, else python3. */
+  readonly pythonInterpreter: string | null;
   /** PIP_MIRROR_URL: index URL for dependency installs ("" = pip's default). */
   readonly pipMirrorUrl: string;
   /** PIP_EXTRA_ARGS: whitespace-separated extra pip arguments. */
@@ -133,7 +133,7 @@ const envSchema = z.object({
   PLUGIN_STORAGE_TYPE: z.enum(["local"], { error: "must be local (other backends are not supported yet)" }).default("local"),
   PLUGIN_STORAGE_LOCAL_ROOT: z.string().min(1).optional(),
   PLUGIN_WORKING_PATH: z.string().min(1).optional(),
-  PYTHON_INTERPRETER_PATH: z.string().min(1).default("python3"),
+  PYTHON_INTERPRETER_PATH: z.string().min(1).optional(),
   PIP_MIRROR_URL: z.string().refine((u) => /^https?:\/\//.test(u), { error: "must be an http(s) URL of a PEP 503 index" }).optional(),
   PIP_EXTRA_ARGS: z.string().default(""),
   PYTHON_ENV_INIT_TIMEOUT: positiveInt("seconds").default(120),
@@ -179,7 +179,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     },
     runtime: {
       workingPath: e.PLUGIN_WORKING_PATH ? path.resolve(cwd, e.PLUGIN_WORKING_PATH) : path.join(dataDir, "cwd"),
-      pythonInterpreter: e.PYTHON_INTERPRETER_PATH,
+      pythonInterpreter: e.PYTHON_INTERPRETER_PATH ?? null,
       pipMirrorUrl: e.PIP_MIRROR_URL ?? "",
       pipExtraArgs: e.PIP_EXTRA_ARGS.split(/\s+/).filter((a) => a !== ""),
       installInactivityMs: e.PYTHON_ENV_INIT_TIMEOUT * 1000,

@@ -27,7 +27,8 @@ export function createLocalLauncher(deps: {
         uniqueIdentifier,
         entries: archive.entries,
         workingPath: runtime.workingPath,
-        pythonInterpreter: runtime.pythonInterpreter,
+        // Unset, the runtime picks the manifest's own Python version when that interpreter is installed.
+        pythonInterpreter: runtime.pythonInterpreter ?? undefined,
         pipMirrorUrl: runtime.pipMirrorUrl || undefined,
         pipExtraArgs: runtime.pipExtraArgs.join(" "),
         installTimeoutMs: runtime.installTimeoutMs,
