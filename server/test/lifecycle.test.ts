@@ -9,7 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDaemonClients, type DaemonClients } from "../../clients/client.js";
 import { InstallTaskStatus } from "../../gen/dify/plugin/v1/install_pb.js";
 import { workingDirectoryOf } from "../src/runtimes/local/index.js";
-import { buildFixturePackage } from "./fixture-packages.js";
+import { execFile } from "node:child_process";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import { promisify } from "node:util";
+import { buildPackage } from "../src/packaging/build-package.js";
+import { buildFixturePackage, fixtureTree } from "./fixture-packages.js";
 import { TEST_SERVER_KEY, startTestDaemon, type TestDaemon } from "./harness.js";
 
 // The main job end to end over Connect: real daemon, real Python processes, Postgres when DB_URL is set.
@@ -55,6 +60,8 @@ beforeAll(async () => {
     FORCE_VERIFYING_SIGNATURE: "false",
     DIFY_INNER_API_URL: `http://127.0.0.1:${(fakeDify.address() as AddressInfo).port}`,
     DIFY_INNER_API_KEY: "inner-key",
+    // Nothing answers here: an install that needs an index cannot succeed by accident.
+    PIP_MIRROR_URL: "http://127.0.0.1:9/simple",
   });
   clients = createDaemonClients({ baseUrl: daemon.baseUrl, apiKey: TEST_SERVER_KEY, protocol: "connect-binary", httpVersion: "2" });
   const upload = async (bytes: Buffer) => (await clients.plugins.uploadPackage({ tenantId: TENANT_A, package: bytes })).pluginUniqueIdentifier;
@@ -245,4 +252,64 @@ describe("a running plugin", () => {
     // Relaunch happens in the background; an invocation waits for it.
     await expect.poll(() => text(TENANT_A, "echo", { text: "back" }).catch(() => ""), { timeout: 60_000, interval: 500 }).toBe("back");
   });
+});
+
+describe("dependencies", () => {
+  const run = promisify(execFile);
+  let scratch: string;
+  beforeAll(async () => {
+    scratch = await mkdtemp(path.join(os.tmpdir(), "lifecycle-deps-"));
+  });
+  afterAll(async () => {
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  /** The echo-tool plugin renamed, with its own requirements and, optionally, wheels bundled in wheels/. */
+  async function packageWith(name: string, requirements: string, wheels: Record<string, Buffer> = {}): Promise<Buffer> {
+    const tree = await fixtureTree("echo-tool");
+    try {
+      const manifest = path.join(tree.dir, "manifest.yaml");
+      const { readFile } = await import("node:fs/promises");
+      await writeFile(manifest, (await readFile(manifest, "utf8")).replace("name: echo-tool", `name: ${name}`));
+      await writeFile(path.join(tree.dir, "requirements.txt"), requirements);
+      if (Object.keys(wheels).length > 0) {
+        const { mkdir } = await import("node:fs/promises");
+        await mkdir(path.join(tree.dir, "wheels"));
+        for (const [file, data] of Object.entries(wheels)) await writeFile(path.join(tree.dir, "wheels", file), data);
+      }
+      return (await buildPackage(tree.dir, { maxBytes: 50 * 1024 * 1024 })).bytes;
+    } finally {
+      await tree.cleanup();
+    }
+  }
+
+  it("installs offline from wheels bundled in the package, with the index unreachable", async () => {
+    // A wheel built here from a tiny local project, as a repackaged plugin would carry it.
+    const project = path.resolve(import.meta.dirname, "fixtures/runtime/tinydep");
+    const wheelhouse = path.join(scratch, "wheelhouse");
+    await run("python3", ["-m", "pip", "wheel", "--disable-pip-version-check", "--no-index", "--no-deps", "-w", wheelhouse, project], {
+      env: { ...process.env, PIP_CONFIG_FILE: "/dev/null" },
+    });
+    const [wheel] = await readdir(wheelhouse);
+    const { readFile } = await import("node:fs/promises");
+    const bytes = await packageWith("with-wheels", "tinydep==0.1.0\n", { [wheel!]: await readFile(path.join(wheelhouse, wheel!)) });
+    const { pluginUniqueIdentifier } = await clients.plugins.uploadPackage({ tenantId: TENANT_B, package: bytes });
+    const task = await installAndWait(TENANT_B, pluginUniqueIdentifier);
+    expect(task.status, task.plugins[0]?.message).toBe(InstallTaskStatus.SUCCESS);
+    const venvPackages = path.join(workingDirectoryOf(daemon.config.runtime.workingPath, pluginUniqueIdentifier), ".venv/lib");
+    const [pythonDir] = await readdir(venvPackages);
+    expect(await readdir(path.join(venvPackages, pythonDir!, "site-packages"))).toContain("tinydep");
+  }, 120_000);
+
+  it("ends the task failed with pip's message when a dependency cannot be installed, leaving nothing behind", async () => {
+    const bytes = await packageWith("broken-deps", "definitely-not-a-real-package==9.9.9\n");
+    const { pluginUniqueIdentifier } = await clients.plugins.uploadPackage({ tenantId: TENANT_B, package: bytes });
+    const task = await installAndWait(TENANT_B, pluginUniqueIdentifier);
+    expect(task.status).toBe(InstallTaskStatus.FAILED);
+    expect(task.plugins[0]?.message).toMatch(/definitely-not-a-real-package/);
+    const installed = (await clients.plugins.listInstallations({ tenantId: TENANT_B })).installations.map((i) => i.pluginUniqueIdentifier);
+    expect(installed).not.toContain(pluginUniqueIdentifier);
+    expect(processesOf(pluginUniqueIdentifier)).toEqual([]);
+    expect(existsSync(path.join(workingDirectoryOf(daemon.config.runtime.workingPath, pluginUniqueIdentifier), ".venv"))).toBe(false);
+  }, 120_000);
 });

@@ -102,7 +102,7 @@ describe("Connect JSON over HTTP/1.1 (what curl and Dify's api server speak)", (
   });
 
   it("answers unimplemented for capabilities that have not landed", async () => {
-    const { status, body } = await postJson("dify.plugin.v1.InvokeService/ValidateToolCredentials", { tenantId });
+    const { status, body } = await postJson("dify.plugin.v1.InvokeService/InvokeRerank", { tenantId });
     expect(status).toBe(501);
     expect(body.code).toBe("unimplemented");
   });
@@ -195,7 +195,7 @@ describe("a plain @grpc/grpc-js client built from proto/ (what other gRPC stacks
     try {
       const noKey = await call(client, "ListInstallTasks", { tenant_id: tenantId }).catch((e: grpc.ServiceError) => e);
       expect((noKey as grpc.ServiceError).code).toBe(grpc.status.UNAUTHENTICATED);
-      const later = await call(client, "UninstallPlugin", { tenant_id: tenantId }, TEST_SERVER_KEY).catch((e: grpc.ServiceError) => e);
+      const later = await call(client, "ListModelBindings", { tenant_id: tenantId }, TEST_SERVER_KEY).catch((e: grpc.ServiceError) => e);
       expect((later as grpc.ServiceError).code).toBe(grpc.status.UNIMPLEMENTED);
     } finally {
       close();
