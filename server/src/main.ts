@@ -6,6 +6,7 @@ import { createLogger, type Logger } from "./logger.js";
 import { resolveServerKey } from "./server-key.js";
 import { loadTrustedKeys } from "./packaging/trusted-keys.js";
 import { createDifyInnerApi } from "./invocation/backwards/dify-inner-api.js";
+import { createInstallationCache } from "./plugins/installation-cache.js";
 import { createLifecycle } from "./plugins/lifecycle.js";
 import { createLocalLauncher } from "./plugins/local-launcher.js";
 import { createPackageRegistry } from "./plugins/package-registry.js";
@@ -40,7 +41,8 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
 
     const launcher = createLocalLauncher({ storage, runtime: config.runtime, maxPackageBytes: config.packages.maxPackageBytes, logger });
     const runtimes = createRuntimeRegistry(launcher.launch, logger);
-    const lifecycle = createLifecycle({ db: database.db, runtimes, removeFiles: launcher.removeFiles, logger });
+    const installations = createInstallationCache(database.db);
+    const lifecycle = createLifecycle({ db: database.db, runtimes, installations, removeFiles: launcher.removeFiles, logger });
     const dify = config.difyInnerApi ? createDifyInnerApi({ baseUrl: config.difyInnerApi.url, apiKey: config.difyInnerApi.key }) : null;
 
     const transport = createTransport({
@@ -53,6 +55,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
         packages: createPackageRegistry({ db: database.db, storage, policy: config.packages, trustedKeys, logger }),
         lifecycle,
         runtimes,
+        installations,
         dify,
       }),
       maxMessageBytes: MAX_MESSAGE_BYTES,

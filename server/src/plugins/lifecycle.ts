@@ -19,11 +19,14 @@ import type { JsonObject } from "../db/tables.js";
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { parseUniqueIdentifier, pluginIdOf } from "../packaging/identifier.js";
+import type { InstallationCache } from "./installation-cache.js";
 import type { RuntimeRegistry } from "./runtime-registry.js";
 
 export interface LifecycleDeps {
   readonly db: Db;
   readonly runtimes: RuntimeRegistry;
+  /** Forgotten for a tenant whenever its installations change here. */
+  readonly installations: InstallationCache;
   /** Removes a package's unpacked files and venv once no tenant uses it. */
   readonly removeFiles: (uniqueIdentifier: string) => Promise<void>;
   readonly logger: Logger;
@@ -83,6 +86,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       } else {
         await db.transaction().execute((tx) => insertInstallation(tx, { tenantId, pkg, source: plugin.source, meta: plugin.meta }));
       }
+      deps.installations.invalidate(tenantId, pkg.pluginId);
       await setTaskPluginState(db, plugin.id, "success", message);
     } catch (err) {
       const text = err instanceof Error ? err.message : String(err);
@@ -153,6 +157,7 @@ export function createLifecycle(deps: LifecycleDeps) {
     async uninstall(tenantId: string, installationId: string): Promise<void> {
       const removed = await db.transaction().execute((tx) => deleteInstallation(tx, tenantId, installationId));
       if (!removed) throw new NotFoundError(`installation ${installationId} not found in tenant ${tenantId}`);
+      deps.installations.invalidate(tenantId);
       await releaseIfUnused(removed.uniqueIdentifier, removed.refers);
       logger.info({ tenantId, plugin: removed.uniqueIdentifier, refers: removed.refers }, "uninstalled");
     },

@@ -6,6 +6,7 @@ import { RepackageService } from "../../../gen/dify/plugin/v1/repackage_service_
 import type { Db } from "../db/database.js";
 import type { Logger } from "../logger.js";
 import type { DifyInnerApi } from "../invocation/backwards/dify-inner-api.js";
+import type { InstallationCache } from "../plugins/installation-cache.js";
 import type { Lifecycle } from "../plugins/lifecycle.js";
 import type { PackageRegistry } from "../plugins/package-registry.js";
 import type { RuntimeRegistry } from "../plugins/runtime-registry.js";
@@ -19,6 +20,7 @@ export interface ServiceDeps {
   readonly packages: PackageRegistry;
   readonly lifecycle: Lifecycle;
   readonly runtimes: RuntimeRegistry;
+  readonly installations: InstallationCache;
   readonly dify: DifyInnerApi | null;
 }
 

@@ -1,7 +1,7 @@
 import { create, fromJson, type JsonObject, type JsonValue, type MessageInitShape } from "@bufbuild/protobuf";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
-import { ToolInvokeLogStatus, ToolInvokeMessageSchema, type ToolInvokeMessage } from "../../../gen/dify/plugin/v1/tool_pb.js";
-import { InvalidPackageError } from "../errors.js";
+import { ToolInvokeLogStatus, ToolInvokeMessageSchema, type ToolInvokeMessage } from "../../../../gen/dify/plugin/v1/tool_pb.js";
+import { InvalidPackageError } from "../../errors.js";
 
 type Chunk = { type?: unknown; message?: Record<string, unknown> | null; meta?: JsonObject | null };
 
