@@ -20,6 +20,8 @@ export interface Config {
   readonly log: { readonly level: LogLevel; readonly format: "json" | "text" };
   readonly packages: PackagePolicy;
   readonly runtime: RuntimeConfig;
+  /** MARKETPLACE_API_URL and GITHUB_API_URL: where Marketplace and GitHub installs download from. */
+  readonly sources: { readonly marketplaceUrl: string; readonly githubUrl: string };
   /** DIFY_INNER_API_URL / DIFY_INNER_API_KEY: where backwards invocations go; null when not configured. */
   readonly difyInnerApi: { readonly url: string; readonly key: string } | null;
   /** Where packages and assets are kept: a local directory (PLUGIN_STORAGE_LOCAL_ROOT). */
@@ -141,6 +143,8 @@ const envSchema = z.object({
   PLUGIN_MAX_EXECUTION_TIMEOUT: positiveInt("seconds").default(600),
   DIFY_INNER_API_URL: z.string().refine((u) => /^https?:\/\//.test(u), { error: "must be an http(s) URL" }).optional(),
   DIFY_INNER_API_KEY: z.string().optional(),
+  MARKETPLACE_API_URL: z.string().refine((u) => /^https?:\/\//.test(u), { error: "must be an http(s) URL" }).default("https://marketplace.dify.ai"),
+  GITHUB_API_URL: z.string().refine((u) => /^https?:\/\//.test(u), { error: "must be an http(s) URL" }).default("https://github.com"),
 });
 
 type Env = Record<string, string | undefined>;
@@ -186,6 +190,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       installTimeoutMs: e.PLUGIN_INSTALL_TIMEOUT * 1000,
       maxExecutionMs: e.PLUGIN_MAX_EXECUTION_TIMEOUT * 1000,
     },
+    sources: { marketplaceUrl: e.MARKETPLACE_API_URL, githubUrl: e.GITHUB_API_URL },
     difyInnerApi: e.DIFY_INNER_API_URL ? { url: e.DIFY_INNER_API_URL, key: e.DIFY_INNER_API_KEY ?? "" } : null,
     // An explicit root is relative to the working directory, as in the Go daemon; the default lives in DATA_DIR.
     storage: {

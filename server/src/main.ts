@@ -11,6 +11,7 @@ import { createLifecycle } from "./plugins/lifecycle.js";
 import { createLocalLauncher } from "./plugins/local-launcher.js";
 import { createPackageRegistry } from "./plugins/package-registry.js";
 import { createRuntimeRegistry } from "./plugins/runtime-registry.js";
+import { createPackageSources } from "./plugins/sources.js";
 import { createServiceRegistrations } from "./services/registrations.js";
 import { createLocalStorage } from "./storage/local-storage.js";
 import { createTransport } from "./transport/server.js";
@@ -57,6 +58,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
         runtimes,
         installations,
         dify,
+        sources: createPackageSources({ ...config.sources, maxPackageBytes: config.packages.maxPackageBytes }),
       }),
       maxMessageBytes: MAX_MESSAGE_BYTES,
     });

@@ -31,7 +31,7 @@ export interface PackageRegistryDeps {
 
 export interface PackageRegistry {
   /** upload decodes, verifies against the policy, and stores a package with its assets; idempotent per content. */
-  upload(bytes: Buffer, options?: { readonly requireSignature?: boolean }): Promise<StoredPackage>;
+  upload(bytes: Buffer, options?: { readonly requireSignature?: boolean; readonly expectedIdentifier?: string; readonly source?: string }): Promise<StoredPackage>;
   /** find returns a stored package's declaration, or throws NotFound saying to upload it first. */
   find(uniqueIdentifier: string): Promise<StoredPackage>;
   /** asset returns a stored icon or other `_assets` file by its id. */
@@ -52,7 +52,7 @@ export function createPackageRegistry(deps: PackageRegistryDeps): PackageRegistr
 
   return {
     async upload(bytes, options = {}) {
-      const decoded = await decodePackage(bytes, { limits, trustedKeys });
+      const decoded = await decodePackage(bytes, { limits, trustedKeys, expectedIdentifier: options.expectedIdentifier });
       checkSignaturePolicy(decoded.verification, decoded.identifier.author, policy, options.requireSignature);
       const { declaration, assets } = remapAssets(decoded.declaration, filesOf(decoded.archive));
       for (const asset of assets) {
@@ -71,7 +71,7 @@ export function createPackageRegistry(deps: PackageRegistryDeps): PackageRegistr
           declaration: JSON.stringify(declaration),
           verification,
           runtime_type: "local",
-          source: "package",
+          source: options.source ?? "package",
           debug_tenant_id: null,
         })
         // Same identifier means same checksum means same content: the stored row is already right.

@@ -23,6 +23,7 @@ import {
 import { InvalidArgumentError, NotFoundError } from "../errors.js";
 import type { Lifecycle } from "../plugins/lifecycle.js";
 import type { PackageRegistry } from "../plugins/package-registry.js";
+import type { PackageSources } from "../plugins/sources.js";
 import { categoryName, declarationFromJson } from "./declaration-json.js";
 import { pageWindow, requireTenant, requireUuid } from "./paging.js";
 
@@ -103,9 +104,36 @@ export function createPluginService(deps: {
   readonly db: Db;
   readonly packages: PackageRegistry;
   readonly lifecycle: Lifecycle;
+  readonly sources: PackageSources;
 }): Partial<ServiceImpl<typeof PluginService>> {
-  const { db, packages, lifecycle } = deps;
+  const { db, packages, lifecycle, sources } = deps;
   return {
+    // Whatever arrives is decoded and verified like an upload; a pinned identifier must match what came.
+    async installFromMarketplace(req) {
+      const tenantId = requireTenant(req.tenantId);
+      const plugin = req.plugin;
+      if (plugin.case === undefined) throw new InvalidArgumentError("name the plugin: ref {author, name, version} or plugin_unique_identifier");
+      const bytes = await sources.marketplace(plugin.case === "ref" ? plugin.value : { uniqueIdentifier: plugin.value });
+      const stored = await packages.upload(bytes, {
+        requireSignature: req.verifySignature,
+        source: "marketplace",
+        expectedIdentifier: plugin.case === "pluginUniqueIdentifier" ? plugin.value : undefined,
+      });
+      const meta = { plugin_unique_identifier: stored.uniqueIdentifier };
+      const started = await lifecycle.install({ tenantId, uniqueIdentifiers: [stored.uniqueIdentifier], source: "marketplace", metas: [meta] });
+      return { pluginUniqueIdentifier: stored.uniqueIdentifier, ...started };
+    },
+
+    async installFromGithub(req) {
+      const tenantId = requireTenant(req.tenantId);
+      if (!req.asset) throw new InvalidArgumentError("asset is required: {repo, release, asset}");
+      const bytes = await sources.github(req.asset);
+      const stored = await packages.upload(bytes, { requireSignature: req.verifySignature, source: "github" });
+      const meta = { repo: req.asset.repo, version: req.asset.release, package: req.asset.asset };
+      const started = await lifecycle.install({ tenantId, uniqueIdentifiers: [stored.uniqueIdentifier], source: "github", metas: [meta] });
+      return { pluginUniqueIdentifier: stored.uniqueIdentifier, ...started };
+    },
+
     async installFromIdentifiers(req) {
       const tenantId = requireTenant(req.tenantId);
       return lifecycle.install({

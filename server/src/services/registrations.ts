@@ -10,6 +10,7 @@ import type { InstallationCache } from "../plugins/installation-cache.js";
 import type { Lifecycle } from "../plugins/lifecycle.js";
 import type { PackageRegistry } from "../plugins/package-registry.js";
 import type { RuntimeRegistry } from "../plugins/runtime-registry.js";
+import type { PackageSources } from "../plugins/sources.js";
 import type { ServiceRegistration } from "../transport/server.js";
 import { createInvokeService } from "./invoke-service.js";
 import { createPluginService } from "./plugin-service.js";
@@ -21,6 +22,7 @@ export interface ServiceDeps {
   readonly lifecycle: Lifecycle;
   readonly runtimes: RuntimeRegistry;
   readonly installations: InstallationCache;
+  readonly sources: PackageSources;
   readonly dify: DifyInnerApi | null;
 }
 
