@@ -1,5 +1,7 @@
 import { readFile } from "node:fs/promises";
+import { toJson } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
+import { ToolInvokeMessageSchema } from "../../../gen/dify/plugin/v1/tool_pb.js";
 import type { Command } from "commander";
 import { InstallTaskStatus, type InstallTask } from "../../../gen/dify/plugin/v1/install_pb.js";
 import { createDaemonClients, type DaemonClients } from "../../client.js";
@@ -120,13 +122,14 @@ export function addPluginCommands(program: Command): void {
           toolParameters: parse("--params", opts.params) as never,
           credentials: parse("--credentials", opts.credentials) as never,
         });
+        // Each message as proto JSON: one key naming its kind ({"text": {...}}, {"blobChunk": {...}}, ...).
         for await (const { message } of stream) {
-          const kind = message?.message.case ?? "unknown";
-          const value = message?.message.value;
-          messages.push({ kind, value });
-          if (!out.json) process.stdout.write(`${kind}: ${JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? String(v) : v))}\n`);
+          if (!message) continue;
+          const json = toJson(ToolInvokeMessageSchema, message);
+          messages.push(json);
+          if (!out.json) process.stdout.write(`${JSON.stringify(json)}\n`);
         }
-        if (out.json) out.result(JSON.parse(JSON.stringify(messages, (_k, v) => (typeof v === "bigint" ? String(v) : v))), "");
+        if (out.json) out.result(messages, "");
       } catch (err) {
         fail(out, err instanceof ConnectError ? new CliError(err.rawMessage) : err);
       }
