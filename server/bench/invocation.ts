@@ -4,7 +4,7 @@ import { createInterface } from "node:readline";
 import { createDaemonClients } from "../../clients/client.js";
 import { InstallTaskStatus } from "../../gen/dify/plugin/v1/install_pb.js";
 import { buildFixturePackage, fixtureTree } from "../test/fixture-packages.js";
-import { TEST_SERVER_KEY, startTestDaemon } from "../test/harness.js";
+import { startDaemonProcess } from "./daemon-process.js";
 import { latencyStats, printFigure } from "./stats.js";
 
 const CALLS_PER_LEVEL = 3_000;
@@ -59,16 +59,16 @@ async function runLevel(call: (i: number) => Promise<unknown>, concurrency: numb
 }
 
 /**
- * benchInvocation: tool invocations through the daemon (Connect binary over h2, auth, lookup, session
+ * benchInvocation: tool invocations through the daemon (in its own process) (Connect binary over h2, auth, lookup, session
  * multiplexing, proto mapping) against the same fixture plugin driven directly over its pipe, at several
  * concurrency levels, in the same run.
  */
 export async function benchInvocation(): Promise<void> {
-  process.env.PIP_CONFIG_FILE = "/dev/null";
-  const daemon = await startTestDaemon({ FORCE_VERIFYING_SIGNATURE: "false" });
+  // The daemon runs in its own process, as in production, so the load generator does not share its event loop.
+  const daemon = await startDaemonProcess({ FORCE_VERIFYING_SIGNATURE: "false" });
   const bare = await startBarePlugin();
   try {
-    const clients = createDaemonClients({ baseUrl: daemon.baseUrl, apiKey: TEST_SERVER_KEY, protocol: "connect-binary", httpVersion: "2" });
+    const clients = createDaemonClients({ baseUrl: daemon.baseUrl, apiKey: daemon.key, protocol: "connect-binary", httpVersion: "2" });
     const { pluginUniqueIdentifier } = await clients.plugins.uploadPackage({ tenantId: TENANT, package: await buildFixturePackage("echo-tool") });
     const started = await clients.plugins.installFromIdentifiers({ tenantId: TENANT, pluginUniqueIdentifiers: [pluginUniqueIdentifier] });
     for await (const { task } of clients.plugins.watchInstallTask({ tenantId: TENANT, taskId: started.taskId })) {
