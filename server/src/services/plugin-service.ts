@@ -14,6 +14,7 @@ import { PluginService } from "../../../gen/dify/plugin/v1/plugin_service_pb.js"
 import type { Db } from "../db/database.js";
 import type { JsonObject } from "../db/tables.js";
 import { findInstallTask, listInstallTasks, type InstallTaskRecord } from "../db/repositories/install-tasks.js";
+import { deleteInstallTaskItem, deleteInstallTasks } from "../db/repositories/lifecycle.js";
 import {
   findInstallation,
   listInstallations,
@@ -152,6 +153,26 @@ export function createPluginService(deps: {
     async uninstallPlugin(req) {
       const tenantId = requireTenant(req.tenantId);
       await lifecycle.uninstall(tenantId, requireUuid("plugin_installation_id", req.pluginInstallationId));
+      return {};
+    },
+
+    async deleteInstallTask(req) {
+      const tenantId = requireTenant(req.tenantId);
+      // A task deleted while it runs still finishes its installs; only its progress record goes.
+      const deleted = await deleteInstallTasks(db, tenantId, requireUuid("task_id", req.taskId));
+      if (deleted === 0) throw new NotFoundError(`install task ${req.taskId} not found in tenant ${tenantId}`);
+      return {};
+    },
+
+    async deleteAllInstallTasks(req) {
+      await deleteInstallTasks(db, requireTenant(req.tenantId));
+      return {};
+    },
+
+    async deleteInstallTaskItem(req) {
+      const tenantId = requireTenant(req.tenantId);
+      const found = await deleteInstallTaskItem(db, tenantId, requireUuid("task_id", req.taskId), req.pluginUniqueIdentifier);
+      if (!found) throw new NotFoundError(`install task ${req.taskId} has no plugin ${req.pluginUniqueIdentifier} in tenant ${tenantId}`);
       return {};
     },
 

@@ -234,3 +234,38 @@ export async function failUnfinishedTasks(db: Db, reason: string): Promise<numbe
     return tasks.length;
   });
 }
+
+/** deleteInstallTasks removes a tenant's task (or all of them); returns how many went. */
+export async function deleteInstallTasks(db: Db, tenantId: string, taskId?: string): Promise<number> {
+  let query = db.deleteFrom("install_tasks").where("tenant_id", "=", tenantId);
+  if (taskId !== undefined) query = query.where("id", "=", taskId);
+  const rows = await query.returning("id").execute();
+  return rows.length;
+}
+
+/**
+ * deleteInstallTaskItem removes one plugin from a tenant's task; the task goes too when what remains all
+ * succeeded (Dify's "dismiss" of a finished item). Returns false when there was no such item.
+ */
+export async function deleteInstallTaskItem(db: Db, tenantId: string, taskId: string, uniqueIdentifier: string): Promise<boolean> {
+  return db.transaction().execute(async (tx) => {
+    const task = await tx.selectFrom("install_tasks").select("id").where("tenant_id", "=", tenantId).where("id", "=", taskId).forUpdate().executeTakeFirst();
+    if (!task) return false;
+    const removed = await tx
+      .deleteFrom("install_task_plugins")
+      .where("task_id", "=", taskId)
+      .where("plugin_unique_identifier", "=", uniqueIdentifier)
+      .returning("id")
+      .execute();
+    if (removed.length === 0) return false;
+    const remaining = await tx.selectFrom("install_task_plugins").select("status").where("task_id", "=", taskId).execute();
+    if (remaining.every((p) => p.status === "success")) {
+      await tx.deleteFrom("install_tasks").where("id", "=", taskId).execute();
+    } else {
+      // Counts first, so the check constraint (completed + failed <= total) holds at every step.
+      await tx.updateTable("install_tasks").set({ total_plugins: remaining.length, completed_plugins: 0, failed_plugins: 0 }).where("id", "=", taskId).execute();
+      await refreshTaskStatus(tx, taskId);
+    }
+    return true;
+  });
+}
