@@ -12,7 +12,7 @@ import { createLocalLauncher } from "./plugins/local-launcher.js";
 import { createPackageRegistry } from "./plugins/package-registry.js";
 import { createRuntimeRegistry } from "./plugins/runtime-registry.js";
 import { createPackageSources } from "./plugins/sources.js";
-import { createServiceRegistrations } from "./services/registrations.js";
+import { bindingsOf, createServices } from "./services/registrations.js";
 import { createLocalStorage } from "./storage/local-storage.js";
 import { createTransport } from "./transport/server.js";
 
@@ -46,20 +46,22 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     const lifecycle = createLifecycle({ db: database.db, runtimes, installations, removeFiles: launcher.removeFiles, logger });
     const dify = config.difyInnerApi ? createDifyInnerApi({ baseUrl: config.difyInnerApi.url, apiKey: config.difyInnerApi.key }) : null;
 
+    const services = createServices({
+      db: database.db,
+      logger,
+      packages: createPackageRegistry({ db: database.db, storage, policy: config.packages, trustedKeys, logger }),
+      lifecycle,
+      runtimes,
+      installations,
+      dify,
+      sources: createPackageSources({ ...config.sources, maxPackageBytes: config.packages.maxPackageBytes }),
+    });
+
     const transport = createTransport({
       logger,
       serverKey,
       readiness: () => database.ping(2_000).then(() => true),
-      services: createServiceRegistrations({
-        db: database.db,
-        logger,
-        packages: createPackageRegistry({ db: database.db, storage, policy: config.packages, trustedKeys, logger }),
-        lifecycle,
-        runtimes,
-        installations,
-        dify,
-        sources: createPackageSources({ ...config.sources, maxPackageBytes: config.packages.maxPackageBytes }),
-      }),
+      services: bindingsOf(services),
       maxMessageBytes: MAX_MESSAGE_BYTES,
     });
     const port = await transport.listen(config.server.port, config.server.host).catch((err: NodeJS.ErrnoException) => {

@@ -1,3 +1,5 @@
+import type { DescService } from "@bufbuild/protobuf";
+import type { ServiceImpl } from "@connectrpc/connect";
 import { DebugService } from "../../../gen/dify/plugin/v1/debug_service_pb.js";
 import { EndpointService } from "../../../gen/dify/plugin/v1/endpoint_service_pb.js";
 import { InvokeService } from "../../../gen/dify/plugin/v1/invoke_service_pb.js";
@@ -11,7 +13,6 @@ import type { Lifecycle } from "../plugins/lifecycle.js";
 import type { PackageRegistry } from "../plugins/package-registry.js";
 import type { RuntimeRegistry } from "../plugins/runtime-registry.js";
 import type { PackageSources } from "../plugins/sources.js";
-import type { ServiceRegistration } from "../transport/server.js";
 import { createInvokeService } from "./invoke-service.js";
 import { createPluginService } from "./plugin-service.js";
 
@@ -26,17 +27,36 @@ export interface ServiceDeps {
   readonly dify: DifyInnerApi | null;
 }
 
+/** One proto service with its (possibly partial) implementation. */
+export interface ServiceBinding<S extends DescService = DescService> {
+  readonly service: S;
+  readonly impl: Partial<ServiceImpl<S>>;
+}
+
+/** The implementations of every service of the contract, for every protocol adapter to share. */
+export interface Services {
+  readonly plugin: Partial<ServiceImpl<typeof PluginService>>;
+  readonly invoke: Partial<ServiceImpl<typeof InvokeService>>;
+  readonly endpoint: Partial<ServiceImpl<typeof EndpointService>>;
+  readonly debug: Partial<ServiceImpl<typeof DebugService>>;
+  readonly repackage: Partial<ServiceImpl<typeof RepackageService>>;
+}
+
+export function createServices(deps: ServiceDeps): Services {
+  return { plugin: createPluginService(deps), invoke: createInvokeService(deps), endpoint: {}, debug: {}, repackage: {} };
+}
+
 /**
- * createServiceRegistrations lists every service of the contract. A service registered with a partial
- * implementation answers Unimplemented for the RPCs it leaves out (Connect's own behaviour), so the
- * whole surface is routable, visible through reflection, and honest about what works today.
+ * bindingsOf lists every service of the contract with its implementation. A partial implementation answers
+ * Unimplemented for the RPCs it leaves out (Connect's own behaviour), so the whole surface is routable,
+ * visible through reflection, and honest about what works today.
  */
-export function createServiceRegistrations(deps: ServiceDeps): ServiceRegistration[] {
+export function bindingsOf(services: Services): ServiceBinding[] {
   return [
-    { service: PluginService, register: (router) => router.service(PluginService, createPluginService(deps)) },
-    { service: InvokeService, register: (router) => router.service(InvokeService, createInvokeService(deps)) },
-    { service: EndpointService, register: (router) => router.service(EndpointService, {}) },
-    { service: DebugService, register: (router) => router.service(DebugService, {}) },
-    { service: RepackageService, register: (router) => router.service(RepackageService, {}) },
-  ];
+    { service: PluginService, impl: services.plugin },
+    { service: InvokeService, impl: services.invoke },
+    { service: EndpointService, impl: services.endpoint },
+    { service: DebugService, impl: services.debug },
+    { service: RepackageService, impl: services.repackage },
+  ] as ServiceBinding[];
 }

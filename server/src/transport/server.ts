@@ -1,5 +1,4 @@
 import type { DescFile, DescService } from "@bufbuild/protobuf";
-import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter, type ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 import { file_grpc_health_v1_health } from "../../../gen/grpc/health/v1/health_pb.js";
 import { file_grpc_reflection_v1_reflection } from "../../../gen/grpc/reflection/v1/reflection_pb.js";
@@ -15,7 +14,7 @@ import { registerReflection } from "./reflection.js";
 /** ServiceRegistration is one of our proto services with its (possibly partial) implementation. */
 export interface ServiceRegistration {
   readonly service: DescService;
-  readonly register: (router: ConnectRouter) => void;
+  readonly impl: object;
 }
 
 export interface TransportDeps {
@@ -41,7 +40,7 @@ export function createTransport(deps: TransportDeps): OnePortServer {
   ];
   const handler = connectNodeAdapter({
     routes: (router) => {
-      for (const s of deps.services) s.register(router);
+      for (const s of deps.services) router.service(s.service, s.impl as never);
       registerHealth(router, serviceNames, deps.readiness);
       registerReflection(router, files, [
         ...serviceNames,
