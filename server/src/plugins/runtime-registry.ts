@@ -16,6 +16,8 @@ export interface RuntimeRegistry {
   get(uniqueIdentifier: string): Promise<PluginRuntime>;
   /** release stops a package's runtime (when its last installation went) and lets `cleanup` remove its files. */
   release(uniqueIdentifier: string, cleanup?: () => Promise<void>): Promise<void>;
+  /** adopt registers a runtime started elsewhere (a debug plugin that connected over TCP) under its identifier. */
+  adopt(uniqueIdentifier: string, runtime: PluginRuntime): void;
   /** stopAll stops every runtime, for shutdown. */
   stopAll(): Promise<void>;
   list(): string[];
@@ -51,6 +53,10 @@ export function createRuntimeRegistry(launch: RuntimeLauncher, logger: Logger): 
       if (runtime) await runtime.then((r) => r.stop(), () => undefined);
       await cleanup?.();
       log.info({ plugin: uniqueIdentifier }, "runtime released");
+    },
+    adopt(uniqueIdentifier, runtime) {
+      runtimes.set(uniqueIdentifier, Promise.resolve(runtime));
+      log.info({ plugin: uniqueIdentifier }, "runtime adopted");
     },
     async stopAll() {
       const all = [...runtimes.values()];
