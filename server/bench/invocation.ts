@@ -1,4 +1,7 @@
 import { spawn } from "node:child_process";
+import http2 from "node:http2";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { InvokeToolRequestSchema } from "../../gen/dify/plugin/v1/invoke_service_pb.js";
 import { randomUUID } from "node:crypto";
 import { createInterface } from "node:readline";
 import { createDaemonClients } from "../../clients/client.js";
@@ -40,6 +43,43 @@ async function startBarePlugin() {
   };
 }
 
+/**
+ * A Connect streaming client as thin as the bare driver above: one HTTP/2 session, each call a request stream
+ * with one enveloped protobuf message, done when the response ends. The daemon still does all of its work
+ * (auth, routing, decoding, dispatch, encoding); only the load generator's own cost is kept small, so the
+ * two-core machine measures the daemon rather than the client library.
+ */
+function thinConnectClient(baseUrl: string, key: string) {
+  const session = http2.connect(baseUrl);
+  return {
+    call(text: string): Promise<void> {
+      const message = toBinary(
+        InvokeToolRequestSchema,
+        create(InvokeToolRequestSchema, { tenantId: TENANT, pluginId: "daemon-tests/echo-tool", userId: "bench", provider: "echo", tool: "echo", toolParameters: { text } }),
+      );
+      const envelope = Buffer.alloc(5 + message.length);
+      envelope.writeUInt32BE(message.length, 1);
+      envelope.set(message, 5);
+      return new Promise((resolve, reject) => {
+        const stream = session.request({
+          ":method": "POST",
+          ":path": "/dify.plugin.v1.InvokeService/InvokeTool",
+          "content-type": "application/connect+proto",
+          "connect-protocol-version": "1",
+          "x-api-key": key,
+        });
+        let status = 0;
+        stream.on("response", (headers) => (status = Number(headers[":status"])));
+        stream.on("data", () => undefined);
+        stream.on("end", () => (status === 200 ? resolve() : reject(new Error(`HTTP ${status}`))));
+        stream.on("error", reject);
+        stream.end(envelope);
+      });
+    },
+    close: () => session.close(),
+  };
+}
+
 /** runLevel makes `total` calls with `concurrency` in flight and returns per-call latencies and the wall time. */
 async function runLevel(call: (i: number) => Promise<unknown>, concurrency: number, total: number) {
   const samples: number[] = [];
@@ -74,11 +114,14 @@ export async function benchInvocation(): Promise<void> {
     for await (const { task } of clients.plugins.watchInstallTask({ tenantId: TENANT, taskId: started.taskId })) {
       if (task?.status === InstallTaskStatus.FAILED) throw new Error(`bench install failed: ${task.plugins[0]?.message}`);
     }
-    const viaDaemon = async (i: number) => {
-      for await (const _ of clients.invoke.invokeTool({ tenantId: TENANT, pluginId: "daemon-tests/echo-tool", userId: "bench", provider: "echo", tool: "echo", toolParameters: { text: `m${i}` } })) {
-        // drain
-      }
-    };
+    // One checked call through the typed client first: the thin client below must be measuring real answers.
+    const check: string[] = [];
+    for await (const { message } of clients.invoke.invokeTool({ tenantId: TENANT, pluginId: "daemon-tests/echo-tool", userId: "bench", provider: "echo", tool: "echo", toolParameters: { text: "check" } })) {
+      if (message?.message.case === "text") check.push(message.message.value.text);
+    }
+    if (check.join("") !== "check") throw new Error(`bench plugin answered ${JSON.stringify(check)}`);
+    const thin = thinConnectClient(daemon.baseUrl, daemon.key);
+    const viaDaemon = (i: number) => thin.call(`m${i}`);
     await runLevel(viaDaemon, 16, 500);
     await runLevel((i) => bare.call(`m${i}`), 16, 500);
     for (const concurrency of LEVELS) {
@@ -91,12 +134,13 @@ export async function benchInvocation(): Promise<void> {
       printFigure({
         figure: `tool_invocation_concurrency_${concurrency}`,
         unit: "calls/s, us",
-        daemon: { what: "InvokeTool over Connect binary (h2) through the daemon", rps: daemonRps, ...d },
+        daemon: { what: "InvokeTool, Connect binary streaming over h2, through the daemon (own process)", rps: daemonRps, ...d },
         baseline: { what: "same fixture plugin driven directly over its stdin/stdout", rps: bareRps, ...b },
         throughputRatio: Math.round((daemonRps / bareRps) * 100) / 100,
         p50AddedUs: d.p50Us - b.p50Us,
       });
     }
+    thin.close();
   } finally {
     await bare.stop();
     await daemon.stop();
