@@ -24,6 +24,9 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
+/** Reported by the Dify dialect's /health/check. */
+const DAEMON_VERSION = "0.1.0";
+
 // One message holds a whole uploaded package; the package limit itself is enforced by the decoder.
 const MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
 
@@ -55,6 +58,8 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       installations,
       dify,
       sources: createPackageSources({ ...config.sources, maxPackageBytes: config.packages.maxPackageBytes }),
+      storage,
+      maxPackageBytes: config.packages.maxPackageBytes,
     });
 
     const transport = createTransport({
@@ -63,6 +68,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       readiness: () => database.ping(2_000).then(() => true),
       services: bindingsOf(services),
       maxMessageBytes: MAX_MESSAGE_BYTES,
+      dify: { services, maxPackageBytes: config.packages.maxPackageBytes, version: DAEMON_VERSION },
     });
     const port = await transport.listen(config.server.port, config.server.host).catch((err: NodeJS.ErrnoException) => {
       if (err.code === "EADDRINUSE") {

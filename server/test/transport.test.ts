@@ -122,10 +122,10 @@ describe("Connect JSON over HTTP/1.1 (what curl and Dify's api server speak)", (
     expect(body).toEqual({ status: "SERVING" });
   });
 
-  it("answers an unknown route with a JSON 404", async () => {
+  it("answers an unknown route with the Dify dialect's JSON 404 (the Go daemon's shape, for every path)", async () => {
     const res = await fetch(`${daemon.baseUrl}/no/such/route`);
     expect(res.status).toBe(404);
-    expect(await res.json()).toEqual({ code: "not_found", message: "no route for GET /no/such/route" });
+    expect(await res.json()).toEqual({ code: "not_found", message: "route not found" });
   });
 });
 
@@ -195,7 +195,7 @@ describe("a plain @grpc/grpc-js client built from proto/ (what other gRPC stacks
     try {
       const noKey = await call(client, "ListInstallTasks", { tenant_id: tenantId }).catch((e: grpc.ServiceError) => e);
       expect((noKey as grpc.ServiceError).code).toBe(grpc.status.UNAUTHENTICATED);
-      const later = await call(client, "ListModelBindings", { tenant_id: tenantId }, TEST_SERVER_KEY).catch((e: grpc.ServiceError) => e);
+      const later = await call(client, "UploadBundle", { tenant_id: tenantId }, TEST_SERVER_KEY).catch((e: grpc.ServiceError) => e);
       expect((later as grpc.ServiceError).code).toBe(grpc.status.UNIMPLEMENTED);
     } finally {
       close();

@@ -25,14 +25,12 @@ import { InvalidArgumentError, NotFoundError } from "../errors.js";
 import type { Lifecycle } from "../plugins/lifecycle.js";
 import type { PackageRegistry } from "../plugins/package-registry.js";
 import type { PackageSources } from "../plugins/sources.js";
+import type { BlobStorage } from "../storage/blob-storage.js";
 import { categoryName, declarationFromJson } from "./declaration-json.js";
+import { toInstallation } from "./installation-mapping.js";
 import { pageWindow, requireTenant, requireUuid } from "./paging.js";
+import { createPluginQueries } from "./plugin-queries.js";
 
-const RUNTIME_TYPES: Record<string, RuntimeType> = {
-  local: RuntimeType.LOCAL,
-  remote: RuntimeType.DEBUG,
-  serverless: RuntimeType.SERVERLESS,
-};
 
 const VERIFICATIONS: Record<string, VerificationCategory> = {
   langgenius: VerificationCategory.LANGGENIUS,
@@ -51,26 +49,6 @@ const TASK_STATUSES: Record<string, InstallTaskStatus> = {
   failed: InstallTaskStatus.FAILED,
 };
 
-function toInstallation(record: InstallationRecord): Installation {
-  const declaration = declarationFromJson(record.declaration);
-  return create(InstallationSchema, {
-    id: record.id,
-    tenantId: record.tenantId,
-    pluginId: record.pluginId,
-    pluginUniqueIdentifier: record.pluginUniqueIdentifier,
-    version: record.version,
-    runtimeType: RUNTIME_TYPES[record.runtimeType] ?? RuntimeType.UNSPECIFIED,
-    endpointsSetups: record.endpointsSetups,
-    endpointsActive: record.endpointsActive,
-    createdAt: timestampFromDate(record.createdAt),
-    updatedAt: timestampFromDate(record.updatedAt),
-    declaration,
-    source: record.source,
-    meta: record.meta as ProtoJsonObject,
-    name: declaration.name,
-    checksum: record.checksum,
-  });
-}
 
 function toInstallTask(record: InstallTaskRecord): InstallTask {
   return create(InstallTaskSchema, {
@@ -106,9 +84,12 @@ export function createPluginService(deps: {
   readonly packages: PackageRegistry;
   readonly lifecycle: Lifecycle;
   readonly sources: PackageSources;
+  readonly storage: BlobStorage;
+  readonly maxPackageBytes: number;
 }): Partial<ServiceImpl<typeof PluginService>> {
   const { db, packages, lifecycle, sources } = deps;
   return {
+    ...createPluginQueries({ db, packages, storage: deps.storage, maxPackageBytes: deps.maxPackageBytes }),
     // Whatever arrives is decoded and verified like an upload; a pinned identifier must match what came.
     async installFromMarketplace(req) {
       const tenantId = requireTenant(req.tenantId);

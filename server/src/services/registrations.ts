@@ -13,6 +13,7 @@ import type { Lifecycle } from "../plugins/lifecycle.js";
 import type { PackageRegistry } from "../plugins/package-registry.js";
 import type { RuntimeRegistry } from "../plugins/runtime-registry.js";
 import type { PackageSources } from "../plugins/sources.js";
+import type { BlobStorage } from "../storage/blob-storage.js";
 import { createInvokeService } from "./invoke-service.js";
 import { createPluginService } from "./plugin-service.js";
 
@@ -24,6 +25,9 @@ export interface ServiceDeps {
   readonly runtimes: RuntimeRegistry;
   readonly installations: InstallationCache;
   readonly sources: PackageSources;
+  readonly storage: BlobStorage;
+  /** MAX_PLUGIN_PACKAGE_SIZE, to read stored packages back under the same limit they were accepted with. */
+  readonly maxPackageBytes: number;
   readonly dify: DifyInnerApi | null;
 }
 

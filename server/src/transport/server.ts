@@ -1,9 +1,11 @@
 import type { DescFile, DescService } from "@bufbuild/protobuf";
-import { connectNodeAdapter, type ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { file_grpc_health_v1_health } from "../../../gen/grpc/health/v1/health_pb.js";
 import { file_grpc_reflection_v1_reflection } from "../../../gen/grpc/reflection/v1/reflection_pb.js";
 import { file_grpc_reflection_v1alpha_reflection } from "../../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import type { Logger } from "../logger.js";
+import type { Services } from "../services/registrations.js";
+import { createDifyDialect, type DifyDialectDeps } from "./dify/router.js";
 import { registerHealth, type ReadinessProbe } from "./health.js";
 import { authInterceptor } from "./interceptors/auth.js";
 import { errorsInterceptor } from "./interceptors/errors.js";
@@ -24,6 +26,15 @@ export interface TransportDeps {
   readonly services: readonly ServiceRegistration[];
   /** Max bytes of one request or response message (packages are uploaded in one message). */
   readonly maxMessageBytes: number;
+  /** The Dify HTTP dialect, served on the same port over the same service implementations. */
+  readonly dify: {
+    readonly services: Services;
+    /** MAX_PLUGIN_PACKAGE_SIZE, the largest `dify_pkg` upload. */
+    readonly maxPackageBytes: number;
+    readonly version: string;
+    /** Serves `/e/{hook_id}/...` (endpoint hooks) when given. */
+    readonly endpointHooks?: DifyDialectDeps["endpointHooks"];
+  };
 }
 
 /**
@@ -38,6 +49,7 @@ export function createTransport(deps: TransportDeps): OnePortServer {
     file_grpc_reflection_v1_reflection,
     file_grpc_reflection_v1alpha_reflection,
   ];
+  const dify = createDifyDialect({ ...deps.dify, logger: deps.logger, serverKey: deps.serverKey, maxBodyBytes: deps.maxMessageBytes });
   const handler = connectNodeAdapter({
     routes: (router) => {
       for (const s of deps.services) router.service(s.service, s.impl as never);
@@ -52,15 +64,8 @@ export function createTransport(deps: TransportDeps): OnePortServer {
     interceptors: [loggingInterceptor(deps.logger), authInterceptor(deps.serverKey), errorsInterceptor(deps.logger)],
     readMaxBytes: deps.maxMessageBytes,
     writeMaxBytes: deps.maxMessageBytes,
-    fallback: notFound,
+    // Every path that is not an RPC belongs to the Dify dialect, whose unknown-route answer is Go's 404.
+    fallback: (req, res) => void dify(req, res),
   });
   return createOnePortServer(handler);
 }
-
-type NodeHandler = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
-
-const notFound: NodeHandler = (req, res) => {
-  const body = JSON.stringify({ code: "not_found", message: `no route for ${req.method} ${req.url}` });
-  res.writeHead(404, { "content-type": "application/json" });
-  res.end(body);
-};
