@@ -20,6 +20,10 @@ export interface Config {
   readonly log: { readonly level: LogLevel; readonly format: "json" | "text" };
   readonly packages: PackagePolicy;
   readonly runtime: RuntimeConfig;
+  /** The debug runtime's TCP listener (PLUGIN_REMOTE_INSTALLING_*). */
+  readonly debugging: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly maxConnections: number };
+  /** Endpoint hooks (`/e/{hook_id}/...`): on/off and the request and response size limits. */
+  readonly endpoints: { readonly enabled: boolean; readonly maxRequestBytes: number; readonly maxResponseBytes: number };
   /** MARKETPLACE_API_URL and GITHUB_API_URL: where Marketplace and GitHub installs download from. */
   readonly sources: { readonly marketplaceUrl: string; readonly githubUrl: string };
   /** DIFY_INNER_API_URL / DIFY_INNER_API_KEY: where backwards invocations go; null when not configured. */
@@ -143,6 +147,14 @@ const envSchema = z.object({
   PLUGIN_MAX_EXECUTION_TIMEOUT: positiveInt("seconds").default(600),
   DIFY_INNER_API_URL: z.string().refine((u) => /^https?:\/\//.test(u), { error: "must be an http(s) URL" }).optional(),
   DIFY_INNER_API_KEY: z.string().optional(),
+  PLUGIN_REMOTE_INSTALLING_ENABLED: bool(true),
+  // The Go daemon has no default (its .env example says 127.0.0.1); 0.0.0.0 matches SERVER_HOST and Dify's compose file.
+  PLUGIN_REMOTE_INSTALLING_HOST: z.string().min(1).default("0.0.0.0"),
+  PLUGIN_REMOTE_INSTALLING_PORT: port("the debug plugin TCP listener").default(5003),
+  PLUGIN_REMOTE_INSTALLING_MAX_CONN: positiveInt("connections").default(256),
+  PLUGIN_ENDPOINT_ENABLED: bool(true),
+  PLUGIN_ENDPOINT_MAX_REQUEST_SIZE: positiveInt("bytes").default(10_485_760),
+  PLUGIN_ENDPOINT_MAX_RESPONSE_SIZE: positiveInt("bytes").default(67_108_864),
   MARKETPLACE_API_URL: z.string().refine((u) => /^https?:\/\//.test(u), { error: "must be an http(s) URL" }).default("https://marketplace.dify.ai"),
   GITHUB_API_URL: z.string().refine((u) => /^https?:\/\//.test(u), { error: "must be an http(s) URL" }).default("https://github.com"),
 });
@@ -189,6 +201,17 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       installInactivityMs: e.PYTHON_ENV_INIT_TIMEOUT * 1000,
       installTimeoutMs: e.PLUGIN_INSTALL_TIMEOUT * 1000,
       maxExecutionMs: e.PLUGIN_MAX_EXECUTION_TIMEOUT * 1000,
+    },
+    debugging: {
+      enabled: e.PLUGIN_REMOTE_INSTALLING_ENABLED,
+      host: e.PLUGIN_REMOTE_INSTALLING_HOST,
+      port: e.PLUGIN_REMOTE_INSTALLING_PORT,
+      maxConnections: e.PLUGIN_REMOTE_INSTALLING_MAX_CONN,
+    },
+    endpoints: {
+      enabled: e.PLUGIN_ENDPOINT_ENABLED,
+      maxRequestBytes: e.PLUGIN_ENDPOINT_MAX_REQUEST_SIZE,
+      maxResponseBytes: e.PLUGIN_ENDPOINT_MAX_RESPONSE_SIZE,
     },
     sources: { marketplaceUrl: e.MARKETPLACE_API_URL, githubUrl: e.GITHUB_API_URL },
     difyInnerApi: e.DIFY_INNER_API_URL ? { url: e.DIFY_INNER_API_URL, key: e.DIFY_INNER_API_KEY ?? "" } : null,

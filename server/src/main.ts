@@ -6,13 +6,20 @@ import { createLogger, type Logger } from "./logger.js";
 import { resolveServerKey } from "./server-key.js";
 import { loadTrustedKeys } from "./packaging/trusted-keys.js";
 import { createDifyInnerApi } from "./invocation/backwards/dify-inner-api.js";
+import { createDebugPluginServer, type DebugPluginServer } from "./plugins/debug-plugins.js";
+import { createDatabaseDebuggingKeyStore } from "./plugins/debug-keys.js";
+import { createEndpointEncryption } from "./plugins/endpoint-encryption.js";
+import { createEndpoints } from "./plugins/endpoints.js";
 import { createInstallationCache } from "./plugins/installation-cache.js";
 import { createLifecycle } from "./plugins/lifecycle.js";
 import { createLocalLauncher } from "./plugins/local-launcher.js";
 import { createPackageRegistry } from "./plugins/package-registry.js";
 import { createRuntimeRegistry } from "./plugins/runtime-registry.js";
 import { createPackageSources } from "./plugins/sources.js";
+import { advertisedHost } from "./services/debug-service.js";
+import { createDispatch } from "./services/invoke/dispatch.js";
 import { bindingsOf, createServices } from "./services/registrations.js";
+import { createEndpointHookHandler } from "./transport/endpoint-hook.js";
 import { createLocalStorage } from "./storage/local-storage.js";
 import { createTransport } from "./transport/server.js";
 
@@ -39,6 +46,8 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
   const trustedKeys = loadTrustedKeys(config.packages.thirdPartyPublicKeyFiles);
   const storage = createLocalStorage(config.storage.root);
   const database = await openDatabase(config.database);
+  // Declared before `try` so a failed start closes the debug listener too.
+  let debugServer: DebugPluginServer | null = null;
   try {
     logger.info({ database: database.description, storage: storage.description, trustedKeys: trustedKeys.map((k) => k.name) }, "database connected");
     await migrateToLatest(database.db, logger.child({ component: "migrate" }));
@@ -48,6 +57,31 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     const installations = createInstallationCache(database.db);
     const lifecycle = createLifecycle({ db: database.db, runtimes, installations, removeFiles: launcher.removeFiles, logger });
     const dify = config.difyInnerApi ? createDifyInnerApi({ baseUrl: config.difyInnerApi.url, apiKey: config.difyInnerApi.key }) : null;
+
+    const endpoints = createEndpoints({
+      db: database.db,
+      installations,
+      logger,
+      dispatch: createDispatch({ db: database.db, dify, logger, runtimes, installations }),
+      encryption: createEndpointEncryption(config.difyInnerApi ? { baseUrl: config.difyInnerApi.url, apiKey: config.difyInnerApi.key } : null),
+    });
+    const debugKeys = createDatabaseDebuggingKeyStore(database.db);
+    debugServer = config.debugging.enabled
+      ? createDebugPluginServer({
+          db: database.db,
+          storage,
+          runtimes,
+          installations,
+          keys: debugKeys,
+          logger,
+          host: config.debugging.host,
+          port: config.debugging.port,
+          maxConnections: config.debugging.maxConnections,
+          maxExecutionMs: config.runtime.maxExecutionMs,
+        })
+      : null;
+    // Started before recovery: it removes debug installations an earlier process left behind.
+    const debugPort = debugServer ? await debugServer.start() : config.debugging.port;
 
     const services = createServices({
       db: database.db,
@@ -60,6 +94,8 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       sources: createPackageSources({ ...config.sources, maxPackageBytes: config.packages.maxPackageBytes }),
       storage,
       maxPackageBytes: config.packages.maxPackageBytes,
+      endpoints,
+      debugging: { keys: debugKeys, enabled: config.debugging.enabled, host: advertisedHost(config.debugging.host), port: debugPort },
     });
 
     const transport = createTransport({
@@ -68,7 +104,21 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       readiness: () => database.ping(2_000).then(() => true),
       services: bindingsOf(services),
       maxMessageBytes: MAX_MESSAGE_BYTES,
-      dify: { services, maxPackageBytes: config.packages.maxPackageBytes, version: DAEMON_VERSION },
+      dify: {
+        services,
+        maxPackageBytes: config.packages.maxPackageBytes,
+        version: DAEMON_VERSION,
+        endpointHooks: config.endpoints.enabled
+          ? createEndpointHookHandler({
+              endpoints,
+              runtimes,
+              logger,
+              maxRequestBytes: config.endpoints.maxRequestBytes,
+              maxResponseBytes: config.endpoints.maxResponseBytes,
+              maxExecutionMs: config.runtime.maxExecutionMs,
+            })
+          : undefined,
+      },
     });
     const port = await transport.listen(config.server.port, config.server.host).catch((err: NodeJS.ErrnoException) => {
       if (err.code === "EADDRINUSE") {
@@ -90,6 +140,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       stop: () =>
         (stopping ??= (async () => {
           await transport.close(config.server.shutdownGraceMs);
+          await debugServer?.close();
           await runtimes.stopAll();
           // An install that was launching a runtime may have finished meanwhile: stop what it started too.
           await lifecycle.drain();
@@ -99,6 +150,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
         })()),
     };
   } catch (err) {
+    await debugServer?.close().catch(() => undefined);
     await database.destroy().catch(() => undefined);
     throw err;
   }

@@ -69,6 +69,9 @@ export async function startTestDaemon(env: Record<string, string> = {}): Promise
     SERVER_PORT: "0",
     SERVER_KEY: TEST_SERVER_KEY,
     SERVER_SHUTDOWN_GRACE_MS: "500",
+    // Each test daemon gets its own debug listener port, so test files running in parallel never collide on 5003.
+    PLUGIN_REMOTE_INSTALLING_HOST: "127.0.0.1",
+    PLUGIN_REMOTE_INSTALLING_PORT: "0",
     DATA_DIR: dataDir,
     ...database.env,
     ...env,

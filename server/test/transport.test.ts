@@ -102,7 +102,7 @@ describe("Connect JSON over HTTP/1.1 (what curl and Dify's api server speak)", (
   });
 
   it("answers unimplemented for capabilities that have not landed", async () => {
-    const { status, body } = await postJson("dify.plugin.v1.EndpointService/ListEndpoints", { tenantId });
+    const { status, body } = await postJson("dify.plugin.v1.PluginService/UploadBundle", { tenantId });
     expect(status).toBe(501);
     expect(body.code).toBe("unimplemented");
   });

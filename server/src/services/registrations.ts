@@ -14,6 +14,10 @@ import type { PackageRegistry } from "../plugins/package-registry.js";
 import type { RuntimeRegistry } from "../plugins/runtime-registry.js";
 import type { PackageSources } from "../plugins/sources.js";
 import type { BlobStorage } from "../storage/blob-storage.js";
+import type { DebuggingKeyStore } from "../plugins/debug-keys.js";
+import type { Endpoints } from "../plugins/endpoints.js";
+import { createDebugService } from "./debug-service.js";
+import { createEndpointService, createInvokeEndpointRpc } from "./endpoint-service.js";
 import { createInvokeService } from "./invoke-service.js";
 import { createPluginService } from "./plugin-service.js";
 
@@ -29,6 +33,8 @@ export interface ServiceDeps {
   /** MAX_PLUGIN_PACKAGE_SIZE, to read stored packages back under the same limit they were accepted with. */
   readonly maxPackageBytes: number;
   readonly dify: DifyInnerApi | null;
+  readonly endpoints: Endpoints;
+  readonly debugging: { readonly keys: DebuggingKeyStore; readonly enabled: boolean; readonly host: string; readonly port: number };
 }
 
 /** One proto service with its (possibly partial) implementation. */
@@ -47,7 +53,13 @@ export interface Services {
 }
 
 export function createServices(deps: ServiceDeps): Services {
-  return { plugin: createPluginService(deps), invoke: createInvokeService(deps), endpoint: {}, debug: {}, repackage: {} };
+  return {
+    plugin: createPluginService(deps),
+    invoke: { ...createInvokeService(deps), ...createInvokeEndpointRpc(deps.endpoints) },
+    endpoint: createEndpointService(deps.endpoints),
+    debug: createDebugService(deps.debugging),
+    repackage: {},
+  };
 }
 
 /**
