@@ -22,6 +22,16 @@ export interface Config {
   readonly runtime: RuntimeConfig;
   /** The debug runtime's TCP listener (PLUGIN_REMOTE_INSTALLING_*). */
   readonly debugging: { readonly enabled: boolean; readonly host: string; readonly port: number; readonly maxConnections: number };
+  /** REDIS_*: when REDIS_HOST is set, debugging keys live in Redis (shared by replicas); otherwise in the database. */
+  readonly redis: {
+    readonly host: string;
+    readonly port: number;
+    readonly username: string | null;
+    readonly password: string | null;
+    readonly db: number;
+    readonly keyPrefix: string;
+    readonly tls: boolean;
+  } | null;
   /** Endpoint hooks (`/e/{hook_id}/...`): on/off and the request and response size limits. */
   readonly endpoints: { readonly enabled: boolean; readonly maxRequestBytes: number; readonly maxResponseBytes: number };
   /** MARKETPLACE_API_URL and GITHUB_API_URL: where Marketplace and GitHub installs download from. */
@@ -152,6 +162,13 @@ const envSchema = z.object({
   PLUGIN_REMOTE_INSTALLING_HOST: z.string().min(1).default("0.0.0.0"),
   PLUGIN_REMOTE_INSTALLING_PORT: port("the debug plugin TCP listener").default(5003),
   PLUGIN_REMOTE_INSTALLING_MAX_CONN: positiveInt("connections").default(256),
+  REDIS_HOST: z.string().min(1).optional(),
+  REDIS_PORT: port("Redis").default(6379),
+  REDIS_USERNAME: z.string().optional(),
+  REDIS_PASSWORD: z.string().optional(),
+  REDIS_DB: z.coerce.number({ error: "must be a Redis database number (0-15)" }).int().min(0).max(15).default(0),
+  REDIS_KEY_PREFIX: z.string().min(1).default("plugin_daemon"),
+  REDIS_USE_SSL: bool(false),
   PLUGIN_ENDPOINT_ENABLED: bool(true),
   PLUGIN_ENDPOINT_MAX_REQUEST_SIZE: positiveInt("bytes").default(10_485_760),
   PLUGIN_ENDPOINT_MAX_RESPONSE_SIZE: positiveInt("bytes").default(67_108_864),
@@ -208,6 +225,17 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       port: e.PLUGIN_REMOTE_INSTALLING_PORT,
       maxConnections: e.PLUGIN_REMOTE_INSTALLING_MAX_CONN,
     },
+    redis: e.REDIS_HOST
+      ? {
+          host: e.REDIS_HOST,
+          port: e.REDIS_PORT,
+          username: e.REDIS_USERNAME || null,
+          password: e.REDIS_PASSWORD || null,
+          db: e.REDIS_DB,
+          keyPrefix: e.REDIS_KEY_PREFIX,
+          tls: e.REDIS_USE_SSL,
+        }
+      : null,
     endpoints: {
       enabled: e.PLUGIN_ENDPOINT_ENABLED,
       maxRequestBytes: e.PLUGIN_ENDPOINT_MAX_REQUEST_SIZE,

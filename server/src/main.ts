@@ -8,6 +8,8 @@ import { loadTrustedKeys } from "./packaging/trusted-keys.js";
 import { createDifyInnerApi } from "./invocation/backwards/dify-inner-api.js";
 import { createDebugPluginServer, type DebugPluginServer } from "./plugins/debug-plugins.js";
 import { createDatabaseDebuggingKeyStore } from "./plugins/debug-keys.js";
+import { createRedisDebuggingKeyStore } from "./plugins/debug-keys-redis.js";
+import { Redis } from "ioredis";
 import { createEndpointEncryption } from "./plugins/endpoint-encryption.js";
 import { createEndpoints } from "./plugins/endpoints.js";
 import { createInstallationCache } from "./plugins/installation-cache.js";
@@ -48,6 +50,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
   const database = await openDatabase(config.database);
   // Declared before `try` so a failed start closes the debug listener too.
   let debugServer: DebugPluginServer | null = null;
+  let redis: Redis | null = null;
   try {
     logger.info({ database: database.description, storage: storage.description, trustedKeys: trustedKeys.map((k) => k.name) }, "database connected");
     await migrateToLatest(database.db, logger.child({ component: "migrate" }));
@@ -65,7 +68,16 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       dispatch: createDispatch({ db: database.db, dify, logger, runtimes, installations }),
       encryption: createEndpointEncryption(config.difyInnerApi ? { baseUrl: config.difyInnerApi.url, apiKey: config.difyInnerApi.key } : null),
     });
-    const debugKeys = createDatabaseDebuggingKeyStore(database.db);
+    if (config.redis) {
+      const r = config.redis;
+      redis = new Redis({ host: r.host, port: r.port, username: r.username ?? undefined, password: r.password ?? undefined, db: r.db, tls: r.tls ? {} : undefined, maxRetriesPerRequest: 2 });
+      await redis.ping().catch((err: Error) => {
+        throw new Error(`cannot reach Redis at ${r.host}:${r.port} (REDIS_HOST/REDIS_PORT): ${err.message}`, { cause: err });
+      });
+    }
+    const debugKeys = redis
+      ? createRedisDebuggingKeyStore(redis, { prefix: config.redis!.keyPrefix })
+      : createDatabaseDebuggingKeyStore(database.db);
     debugServer = config.debugging.enabled
       ? createDebugPluginServer({
           db: database.db,
@@ -141,6 +153,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
         (stopping ??= (async () => {
           await transport.close(config.server.shutdownGraceMs);
           await debugServer?.close();
+          redis?.disconnect();
           await runtimes.stopAll();
           // An install that was launching a runtime may have finished meanwhile: stop what it started too.
           await lifecycle.drain();
@@ -151,6 +164,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     };
   } catch (err) {
     await debugServer?.close().catch(() => undefined);
+    redis?.disconnect();
     await database.destroy().catch(() => undefined);
     throw err;
   }

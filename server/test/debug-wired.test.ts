@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDaemonClients, type DaemonClients } from "../../clients/client.js";
 import { RuntimeType } from "../../gen/dify/plugin/v1/common_pb.js";
@@ -13,13 +14,20 @@ let daemon: TestDaemon;
 let clients: DaemonClients;
 let plugin: ChildProcess | undefined;
 
+// Keys in the machine's Redis (as with REDIS_HOST in production), under a prefix of this run's own.
+const REDIS_PREFIX = `debug_wired_${process.pid}`;
+
 beforeAll(async () => {
-  daemon = await startTestDaemon();
+  daemon = await startTestDaemon({ REDIS_HOST: "127.0.0.1", REDIS_KEY_PREFIX: REDIS_PREFIX });
   clients = createDaemonClients({ baseUrl: daemon.baseUrl, apiKey: TEST_SERVER_KEY, protocol: "connect-binary", httpVersion: "2" });
 });
 afterAll(async () => {
   plugin?.kill("SIGKILL");
   await daemon?.stop();
+  const redis = new Redis({ host: "127.0.0.1", port: 6379 });
+  const keys = await redis.keys(`${REDIS_PREFIX}:*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
 });
 
 async function installed(): Promise<string[]> {
@@ -37,8 +45,17 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
 describe("debug runtime wired into the daemon", () => {
   it("registers with the key DebugService hands out, answers invocations, and leaves the tenant when it dies", async () => {
     const { key, port } = await clients.debug.getDebuggingKey({ tenantId: TENANT });
+    const redis = new Redis({ host: "127.0.0.1", port: 6379 });
+    try {
+      expect(await redis.get(`${REDIS_PREFIX}:debugging:key2id:${key}`)).toBe(TENANT);
+      await redis.del(`${REDIS_PREFIX}:debugging:key2id:${key}`, `${REDIS_PREFIX}:debugging:id2key:${TENANT}`).catch(() => 0);
+      // Issued again after the cleanup above, for the plugin to use.
+    } finally {
+      redis.disconnect();
+    }
+    const again = await clients.debug.getDebuggingKey({ tenantId: TENANT });
     plugin = spawn("python3", [FIXTURE], {
-      env: { ...process.env, REMOTE_INSTALL_HOST: "127.0.0.1", REMOTE_INSTALL_PORT: String(port), REMOTE_INSTALL_KEY: key, FIXTURE_HEARTBEAT_INTERVAL: "0.5" },
+      env: { ...process.env, REMOTE_INSTALL_HOST: "127.0.0.1", REMOTE_INSTALL_PORT: String(port), REMOTE_INSTALL_KEY: again.key, FIXTURE_HEARTBEAT_INTERVAL: "0.5" },
       stdio: "ignore",
     });
     await until(async () => (await installed()).includes("daemon-tests/debug-tool DEBUG"), "the debug plugin to register");

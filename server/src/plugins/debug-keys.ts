@@ -1,7 +1,7 @@
 /**
  * Debugging keys (spec plugin-protocol §3.2): the UUID a developer's plugin presents in its TCP handshake, one per
- * tenant, valid for 2 h after it was last requested. The Go daemon keeps them in Redis; this daemon keeps them in the
- * `debugging_keys` table (no Redis client is part of it yet). A Redis store can implement the same interface.
+ * tenant, valid for 2 h after it was last requested. In the `debugging_keys` table by default; in Redis (as the Go
+ * daemon keeps them) when REDIS_HOST is configured, see debug-keys-redis.ts.
  */
 import type { Db } from "../db/database.js";
 import { issueDebuggingKey, tenantOfDebuggingKey, type IssuedKey } from "../db/repositories/debugging-keys.js";
