@@ -56,6 +56,7 @@ describe("loadConfig", () => {
     const defaults = loadConfig({}, "/srv/daemon");
     expect(defaults.packages).toEqual({
       maxPackageBytes: 52_428_800,
+      maxBundleBytes: 629_145_600,
       forceVerifyingSignature: true,
       enforceLanggeniusSignatures: true,
       thirdPartyPublicKeyFiles: [],

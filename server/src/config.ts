@@ -64,6 +64,8 @@ export interface RuntimeConfig {
 export interface PackagePolicy {
   /** MAX_PLUGIN_PACKAGE_SIZE: on the compressed bytes and on the declared uncompressed total. */
   readonly maxPackageBytes: number;
+  /** MAX_BUNDLE_PACKAGE_SIZE: on a bundle's bytes and its declared uncompressed total. */
+  readonly maxBundleBytes: number;
   /** FORCE_VERIFYING_SIGNATURE: refuse packages no trusted key signed. */
   readonly forceVerifyingSignature: boolean;
   /** ENFORCE_LANGGENIUS_PLUGIN_SIGNATURES: author `langgenius` needs the official signature. */
@@ -142,6 +144,7 @@ const envSchema = z.object({
   LOG_LEVEL: logLevel.default("info"),
   LOG_OUTPUT_FORMAT: z.enum(["json", "text"], { error: "must be one of json, text" }).default("json"),
   MAX_PLUGIN_PACKAGE_SIZE: positiveInt("bytes").default(52_428_800),
+  MAX_BUNDLE_PACKAGE_SIZE: positiveInt("bytes").default(629_145_600),
   FORCE_VERIFYING_SIGNATURE: bool(true),
   ENFORCE_LANGGENIUS_PLUGIN_SIGNATURES: bool(true),
   THIRD_PARTY_SIGNATURE_VERIFICATION_ENABLED: bool(false),
@@ -200,6 +203,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     log: { level: e.LOG_LEVEL, format: e.LOG_OUTPUT_FORMAT },
     packages: {
       maxPackageBytes: e.MAX_PLUGIN_PACKAGE_SIZE,
+      maxBundleBytes: e.MAX_BUNDLE_PACKAGE_SIZE,
       forceVerifyingSignature: e.FORCE_VERIFYING_SIGNATURE,
       enforceLanggeniusSignatures: e.ENFORCE_LANGGENIUS_PLUGIN_SIGNATURES,
       // As the Go daemon: the key list only counts when third-party verification is enabled.

@@ -36,8 +36,9 @@ export interface Daemon {
 /** Reported by the Dify dialect's /health/check. */
 const DAEMON_VERSION = "0.1.0";
 
-// One message holds a whole uploaded package; the package limit itself is enforced by the decoder.
-const MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
+// One message holds a whole uploaded package or bundle (MAX_BUNDLE_PACKAGE_SIZE, 600 MiB, fits); the decoder
+// enforces the configured limits themselves.
+const MAX_MESSAGE_BYTES = 640 * 1024 * 1024;
 
 /**
  * startDaemon is the composition root: config -> logger -> db -> services -> listen. Every failure
@@ -106,6 +107,8 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       sources: createPackageSources({ ...config.sources, maxPackageBytes: config.packages.maxPackageBytes }),
       storage,
       maxPackageBytes: config.packages.maxPackageBytes,
+      packagePolicy: config.packages,
+      trustedKeys,
       endpoints,
       debugging: { keys: debugKeys, enabled: config.debugging.enabled, host: advertisedHost(config.debugging.host), port: debugPort },
     });

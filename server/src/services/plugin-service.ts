@@ -30,6 +30,9 @@ import { categoryName, declarationFromJson } from "./declaration-json.js";
 import { toInstallation } from "./installation-mapping.js";
 import { pageWindow, requireTenant, requireUuid } from "./paging.js";
 import { createPluginQueries } from "./plugin-queries.js";
+import { uploadBundleRpc } from "./upload-bundle.js";
+import type { PackagePolicy } from "../config.js";
+import type { TrustedKey } from "../packaging/signature.js";
 
 
 const VERIFICATIONS: Record<string, VerificationCategory> = {
@@ -86,10 +89,18 @@ export function createPluginService(deps: {
   readonly sources: PackageSources;
   readonly storage: BlobStorage;
   readonly maxPackageBytes: number;
+  readonly packagePolicy: PackagePolicy;
+  readonly trustedKeys: readonly TrustedKey[];
 }): Partial<ServiceImpl<typeof PluginService>> {
   const { db, packages, lifecycle, sources } = deps;
   return {
     ...createPluginQueries({ db, packages, storage: deps.storage, maxPackageBytes: deps.maxPackageBytes }),
+    // Embedded packages are all decoded and checked against the signature policy before any is stored.
+    ...uploadBundleRpc({
+      packages,
+      maxBundleBytes: deps.packagePolicy.maxBundleBytes,
+      verify: { policy: deps.packagePolicy, trustedKeys: deps.trustedKeys },
+    }),
     // Whatever arrives is decoded and verified like an upload; a pinned identifier must match what came.
     async installFromMarketplace(req) {
       const tenantId = requireTenant(req.tenantId);
