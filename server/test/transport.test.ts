@@ -101,10 +101,18 @@ describe("Connect JSON over HTTP/1.1 (what curl and Dify's api server speak)", (
     expect(noTenant.body).toEqual({ code: "invalid_argument", message: "tenant_id is required" });
   });
 
-  it("answers unimplemented for capabilities that have not landed", async () => {
-    const { status, body } = await postJson("dify.plugin.v1.PluginService/UploadBundle", { tenantId });
-    expect(status).toBe(501);
-    expect(body.code).toBe("unimplemented");
+  it("answers unimplemented for capabilities that have not landed (the repackager's stream)", async () => {
+    // A server stream over Connect JSON: one enveloped request; the error arrives in the end-of-stream message.
+    const json = Buffer.from(JSON.stringify({ tenantId }));
+    const envelope = Buffer.concat([Buffer.from([0, 0, 0, 0, json.length]), json]);
+    const res = await fetch(`${daemon.baseUrl}/dify.plugin.v1.RepackageService/Repackage`, {
+      method: "POST",
+      headers: { "content-type": "application/connect+json", "x-api-key": TEST_SERVER_KEY },
+      body: envelope,
+    });
+    const bytes = Buffer.from(await res.arrayBuffer());
+    expect(bytes[0]).toBe(0b10); // the end-stream flag
+    expect(JSON.parse(bytes.subarray(5).toString()).error.code).toBe("unimplemented");
   });
 
   it("refuses a missing or wrong x-api-key with unauthenticated", async () => {
@@ -155,8 +163,9 @@ describe.each<[Protocol, "1.1" | "2"]>([
 });
 
 describe("a plain @grpc/grpc-js client built from proto/ (what other gRPC stacks see)", () => {
-  function grpcClient(): { client: grpc.Client & Record<string, Function>; close(): void } {
-    const definition = protoLoader.loadSync("dify/plugin/v1/plugin_service.proto", {
+  function grpcClient(service: "PluginService" | "RepackageService" = "PluginService"): { client: grpc.Client & Record<string, Function>; close(): void } {
+    const file = service === "PluginService" ? "plugin_service" : "repackage_service";
+    const definition = protoLoader.loadSync(`dify/plugin/v1/${file}.proto`, {
       includeDirs: [path.join(REPO_ROOT, "proto")],
       keepCase: true,
       longs: String,
@@ -164,7 +173,7 @@ describe("a plain @grpc/grpc-js client built from proto/ (what other gRPC stacks
       defaults: true,
     });
     const loaded = grpc.loadPackageDefinition(definition) as any;
-    const client = new loaded.dify.plugin.v1.PluginService(
+    const client = new loaded.dify.plugin.v1[service](
       daemon.baseUrl.replace("http://", ""),
       grpc.credentials.createInsecure(),
     );
@@ -195,8 +204,19 @@ describe("a plain @grpc/grpc-js client built from proto/ (what other gRPC stacks
     try {
       const noKey = await call(client, "ListInstallTasks", { tenant_id: tenantId }).catch((e: grpc.ServiceError) => e);
       expect((noKey as grpc.ServiceError).code).toBe(grpc.status.UNAUTHENTICATED);
-      const later = await call(client, "UploadBundle", { tenant_id: tenantId }, TEST_SERVER_KEY).catch((e: grpc.ServiceError) => e);
-      expect((later as grpc.ServiceError).code).toBe(grpc.status.UNIMPLEMENTED);
+      const metadata = new grpc.Metadata();
+      metadata.set("x-api-key", TEST_SERVER_KEY);
+      const repackager = grpcClient("RepackageService");
+      try {
+        const later = await new Promise<grpc.ServiceError>((resolve) => {
+          const stream = repackager.client["Repackage"]!({ tenant_id: tenantId }, metadata) as grpc.ClientReadableStream<unknown>;
+          stream.on("data", () => undefined);
+          stream.on("error", resolve);
+        });
+        expect(later.code).toBe(grpc.status.UNIMPLEMENTED);
+      } finally {
+        repackager.close();
+      }
     } finally {
       close();
     }
