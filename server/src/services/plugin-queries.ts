@@ -13,10 +13,9 @@ import {
 } from "../../../gen/dify/plugin/v1/install_pb.js";
 import { PluginService } from "../../../gen/dify/plugin/v1/plugin_service_pb.js";
 import type { Db } from "../db/database.js";
-import type { InstallationRecord, PluginCategoryName } from "../db/repositories/installations.js";
+import { findInstallationsByPluginIds, type InstallationRecord, type PluginCategoryName } from "../db/repositories/installations.js";
 import {
   existingToolProviders,
-  findInstallationsByPluginIds,
   findProvider,
   findReadmes,
   installedIdentifiers,

@@ -124,3 +124,10 @@ export async function findInstallation(
   const row = await query.executeTakeFirst();
   return row && toRecord(row);
 }
+
+/** findInstallationsByPluginIds returns a tenant's installations of the given plugin ids, with their package rows. */
+export async function findInstallationsByPluginIds(db: Db, tenantId: string, pluginIds: readonly string[]): Promise<InstallationRecord[]> {
+  if (pluginIds.length === 0) return [];
+  const rows = await selectInstallations(db).where("i.tenant_id", "=", tenantId).where("i.plugin_id", "in", [...pluginIds]).execute();
+  return rows.map(toRecord);
+}

@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import type { Db } from "../database.js";
 import type { AuthorizedCategory, JsonObject, RuntimeType } from "../tables.js";
-import type { InstallationRecord, PluginCategoryName } from "./installations.js";
+import type { PluginCategoryName } from "./installations.js";
 
 /**
  * Read-side queries behind PluginService's per-category provider listings, model bindings, batch and missing
@@ -162,48 +162,6 @@ export async function listModelBindings(db: Db, tenantId: string): Promise<Model
   }));
 }
 
-/** findInstallationsByPluginIds returns a tenant's installations of the given plugin ids, with their package rows. */
-export async function findInstallationsByPluginIds(db: Db, tenantId: string, pluginIds: readonly string[]): Promise<InstallationRecord[]> {
-  if (pluginIds.length === 0) return [];
-  const rows = await db
-    .selectFrom("plugin_installations as i")
-    .innerJoin("plugins as p", "p.plugin_unique_identifier", "i.plugin_unique_identifier")
-    .select([
-      "i.id",
-      "i.tenant_id",
-      "i.plugin_id",
-      "i.plugin_unique_identifier",
-      "i.runtime_type",
-      "i.endpoints_setups",
-      "i.endpoints_active",
-      "i.source",
-      "i.meta",
-      "i.created_at",
-      "i.updated_at",
-      "p.version",
-      "p.checksum",
-      "p.declaration",
-    ])
-    .where("i.tenant_id", "=", tenantId)
-    .where("i.plugin_id", "in", [...pluginIds])
-    .execute();
-  return rows.map((row) => ({
-    id: row.id,
-    tenantId: row.tenant_id,
-    pluginId: row.plugin_id,
-    pluginUniqueIdentifier: row.plugin_unique_identifier,
-    runtimeType: row.runtime_type,
-    endpointsSetups: row.endpoints_setups,
-    endpointsActive: row.endpoints_active,
-    source: row.source,
-    meta: row.meta,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    version: row.version,
-    checksum: row.checksum,
-    declaration: row.declaration,
-  }));
-}
 
 /** installedIdentifiers maps each of `pluginIds` a tenant has installed to its installed unique identifier. */
 export async function installedIdentifiers(db: Db, tenantId: string, pluginIds: readonly string[]): Promise<Map<string, string>> {

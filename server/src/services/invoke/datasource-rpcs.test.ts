@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { createClient, createHandlerContext, createRouterTransport } from "@connectrpc/connect";
+import { createClient, createRouterTransport } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { CredentialType } from "../../../../gen/dify/plugin/v1/common_pb.js";
 import {
@@ -14,25 +14,10 @@ import {
   ValidateDatasourceCredentialsRequestSchema,
 } from "../../../../gen/dify/plugin/v1/invoke_service_pb.js";
 import { datasourceRpcs } from "./datasource-rpcs.js";
-import type { ActionRequest, Dispatch, InvokeTarget } from "./dispatch.js";
+import { fakeDispatch, handlerContext } from "./fake-dispatch.js";
 
-function fakeDispatch(chunks: unknown[]) {
-  const calls: { target: InvokeTarget; request: ActionRequest; signal: AbortSignal }[] = [];
-  const dispatch: Dispatch = async function* (target, request, signal) {
-    calls.push({ target, request, signal });
-    yield* chunks;
-  };
-  return { dispatch, calls };
-}
 
-const ctx = () =>
-  createHandlerContext({
-    service: InvokeService,
-    method: InvokeService.method.getWebsiteCrawl,
-    protocolName: "connect",
-    requestMethod: "POST",
-    url: "http://localhost/dify.plugin.v1.InvokeService/GetWebsiteCrawl",
-  });
+const ctx = () => handlerContext("getWebsiteCrawl");
 
 async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

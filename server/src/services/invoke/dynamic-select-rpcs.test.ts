@@ -1,28 +1,11 @@
 import { create } from "@bufbuild/protobuf";
-import { createHandlerContext } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { CredentialType } from "../../../../gen/dify/plugin/v1/common_pb.js";
-import { FetchParameterOptionsRequestSchema, InvokeService } from "../../../../gen/dify/plugin/v1/invoke_service_pb.js";
-import type { ActionRequest, Dispatch, InvokeTarget } from "./dispatch.js";
+import { FetchParameterOptionsRequestSchema } from "../../../../gen/dify/plugin/v1/invoke_service_pb.js";
 import { dynamicSelectRpcs } from "./dynamic-select-rpcs.js";
+import { fakeDispatch, handlerContext } from "./fake-dispatch.js";
 
-function fakeDispatch(chunks: unknown[]) {
-  const calls: { target: InvokeTarget; request: ActionRequest; signal: AbortSignal }[] = [];
-  const dispatch: Dispatch = async function* (target, request, signal) {
-    calls.push({ target, request, signal });
-    yield* chunks;
-  };
-  return { dispatch, calls };
-}
-
-const ctx = () =>
-  createHandlerContext({
-    service: InvokeService,
-    method: InvokeService.method.fetchParameterOptions,
-    protocolName: "connect",
-    requestMethod: "POST",
-    url: "http://localhost/dify.plugin.v1.InvokeService/FetchParameterOptions",
-  });
+const ctx = () => handlerContext("fetchParameterOptions");
 
 const request = (credentialType = CredentialType.UNSPECIFIED) =>
   create(FetchParameterOptionsRequestSchema, {

@@ -1,32 +1,14 @@
 import { create } from "@bufbuild/protobuf";
-import { createHandlerContext } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import {
   GetOAuthAuthorizationUrlRequestSchema,
   GetOAuthCredentialsRequestSchema,
-  InvokeService,
   RefreshOAuthCredentialsRequestSchema,
 } from "../../../../gen/dify/plugin/v1/invoke_service_pb.js";
-import type { ActionRequest, Dispatch, InvokeTarget } from "./dispatch.js";
 import { oauthRpcs } from "./oauth-rpcs.js";
+import { fakeDispatch, handlerContext } from "./fake-dispatch.js";
 
-function fakeDispatch(chunks: unknown[]) {
-  const calls: { target: InvokeTarget; request: ActionRequest; signal: AbortSignal }[] = [];
-  const dispatch: Dispatch = async function* (target, request, signal) {
-    calls.push({ target, request, signal });
-    yield* chunks;
-  };
-  return { dispatch, calls };
-}
-
-const ctx = () =>
-  createHandlerContext({
-    service: InvokeService,
-    method: InvokeService.method.getOAuthCredentials,
-    protocolName: "connect",
-    requestMethod: "POST",
-    url: "http://localhost/dify.plugin.v1.InvokeService/GetOAuthCredentials",
-  });
+const ctx = () => handlerContext("getOAuthCredentials");
 
 const target = { tenantId: "tenant-1", pluginId: "langgenius/github", userId: "user-1" };
 const callback = "GET /oauth/callback?code=abc HTTP/1.1\r\nHost: dify.local\r\n\r\n";

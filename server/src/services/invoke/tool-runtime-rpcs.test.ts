@@ -1,27 +1,10 @@
 import { create } from "@bufbuild/protobuf";
-import { createHandlerContext } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { GetToolRuntimeParametersRequestSchema, InvokeService } from "../../../../gen/dify/plugin/v1/invoke_service_pb.js";
-import type { ActionRequest, Dispatch, InvokeTarget } from "./dispatch.js";
+import { GetToolRuntimeParametersRequestSchema } from "../../../../gen/dify/plugin/v1/invoke_service_pb.js";
 import { toolRuntimeRpcs } from "./tool-runtime-rpcs.js";
+import { fakeDispatch, handlerContext } from "./fake-dispatch.js";
 
-function fakeDispatch(chunks: unknown[]) {
-  const calls: { target: InvokeTarget; request: ActionRequest; signal: AbortSignal }[] = [];
-  const dispatch: Dispatch = async function* (target, request, signal) {
-    calls.push({ target, request, signal });
-    yield* chunks;
-  };
-  return { dispatch, calls };
-}
-
-const ctx = () =>
-  createHandlerContext({
-    service: InvokeService,
-    method: InvokeService.method.getToolRuntimeParameters,
-    protocolName: "connect",
-    requestMethod: "POST",
-    url: "http://localhost/dify.plugin.v1.InvokeService/GetToolRuntimeParameters",
-  });
+const ctx = () => handlerContext("getToolRuntimeParameters");
 
 const request = (credentials?: Record<string, string>) =>
   create(GetToolRuntimeParametersRequestSchema, {

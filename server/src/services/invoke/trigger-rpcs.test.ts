@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { createClient, createHandlerContext, createRouterTransport } from "@connectrpc/connect";
+import { createClient, createRouterTransport } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { CredentialType } from "../../../../gen/dify/plugin/v1/common_pb.js";
 import {
@@ -11,26 +11,11 @@ import {
   UnsubscribeTriggerRequestSchema,
   ValidateTriggerCredentialsRequestSchema,
 } from "../../../../gen/dify/plugin/v1/invoke_service_pb.js";
-import type { ActionRequest, Dispatch, InvokeTarget } from "./dispatch.js";
 import { triggerRpcs } from "./trigger-rpcs.js";
+import { fakeDispatch, handlerContext } from "./fake-dispatch.js";
 
-function fakeDispatch(chunks: unknown[]) {
-  const calls: { target: InvokeTarget; request: ActionRequest; signal: AbortSignal }[] = [];
-  const dispatch: Dispatch = async function* (target, request, signal) {
-    calls.push({ target, request, signal });
-    yield* chunks;
-  };
-  return { dispatch, calls };
-}
 
-const ctx = () =>
-  createHandlerContext({
-    service: InvokeService,
-    method: InvokeService.method.dispatchTriggerEvent,
-    protocolName: "connect",
-    requestMethod: "POST",
-    url: "http://localhost/dify.plugin.v1.InvokeService/DispatchTriggerEvent",
-  });
+const ctx = () => handlerContext("dispatchTriggerEvent");
 
 const target = { tenantId: "tenant-1", pluginId: "langgenius/github_trigger", userId: "user-1" };
 const webhook = 'POST /triggers/s1 HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{"action":"opened"}';
