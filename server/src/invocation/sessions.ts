@@ -36,7 +36,8 @@ export async function* runSession(
   signal?: AbortSignal,
 ): AsyncIterable<unknown> {
   const sessionId = randomUUID();
-  const log = deps.logger.child({ session: sessionId, plugin: runtime.uniqueIdentifier });
+  // Made only when there is something to say: a child logger per call is measurable on the hot path.
+  const log = () => deps.logger.child({ session: sessionId, plugin: runtime.uniqueIdentifier });
   const resource = scope.declaration["resource"] as { permission?: Permission } | undefined;
   const permission = resource?.permission;
   const answering = new Set<Promise<void>>();
@@ -57,7 +58,7 @@ export async function* runSession(
         for await (const part of deps.dify.call(type, trusted, signal)) reply({ event: "response", message: part.message, data: part.data });
       }
     } catch (err) {
-      log.info({ type, err: (err as Error).message }, "backwards invocation failed");
+      log().info({ type, err: (err as Error).message }, "backwards invocation failed");
       reply({ event: "error", message: (err as Error).message });
     } finally {
       reply({ event: "end" });
