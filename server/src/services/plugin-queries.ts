@@ -4,16 +4,14 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { PluginCategory, RuntimeType } from "../../../gen/dify/plugin/v1/common_pb.js";
 import { PluginMetaSchema } from "../../../gen/dify/plugin/v1/declaration_pb.js";
 import {
-  InstallationSchema,
   MissingPluginSchema,
   ModelBindingSchema,
   ProviderInstallationSchema,
-  type Installation,
   type ProviderInstallation,
 } from "../../../gen/dify/plugin/v1/install_pb.js";
 import { PluginService } from "../../../gen/dify/plugin/v1/plugin_service_pb.js";
 import type { Db } from "../db/database.js";
-import { findInstallationsByPluginIds, type InstallationRecord, type PluginCategoryName } from "../db/repositories/installations.js";
+import { findInstallationsByPluginIds, type PluginCategoryName } from "../db/repositories/installations.js";
 import {
   existingToolProviders,
   findProvider,
@@ -31,7 +29,7 @@ import { InvalidArgumentError, NotFoundError } from "../errors.js";
 import { parseUniqueIdentifier, pluginIdOf, type UniqueIdentifier } from "../packaging/identifier.js";
 import type { PackageRegistry } from "../plugins/package-registry.js";
 import type { BlobStorage } from "../storage/blob-storage.js";
-import { categoryName, declarationFromJson } from "./declaration-json.js";
+import { categoryName } from "./declaration-json.js";
 import { RUNTIME_TYPES, toInstallation } from "./installation-mapping.js";
 import { MAX_PAGE_SIZE, pageWindow, requireTenant } from "./paging.js";
 import {

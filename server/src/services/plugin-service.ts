@@ -1,13 +1,11 @@
 import { create, fromJson, type JsonObject as ProtoJsonObject } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { I18nObjectSchema, RuntimeType, VerificationCategory } from "../../../gen/dify/plugin/v1/common_pb.js";
+import { I18nObjectSchema, VerificationCategory } from "../../../gen/dify/plugin/v1/common_pb.js";
 import {
-  InstallationSchema,
   InstallTaskPluginSchema,
   InstallTaskSchema,
   InstallTaskStatus,
-  type Installation,
   type InstallTask,
 } from "../../../gen/dify/plugin/v1/install_pb.js";
 import { PluginService } from "../../../gen/dify/plugin/v1/plugin_service_pb.js";

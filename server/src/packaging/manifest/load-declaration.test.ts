@@ -741,7 +741,7 @@ describe("broken manifests and declarations", () => {
   });
 
   it("accepts what only the packager refuses when uploading", () => {
-    for (const { files, validation } of BROKEN.filter((c) => c.validation === "package")) {
+    for (const { files } of BROKEN.filter((c) => c.validation === "package")) {
       expect(loadDeclaration(files, { validation: "upload" }).name).toBe("echo");
     }
   });

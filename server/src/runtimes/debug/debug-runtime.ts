@@ -5,9 +5,9 @@
  * SessionChannel each). Only heartbeats count as life: none for `heartbeatTimeoutMs` closes the connection. When the
  * connection goes, for whatever reason, every in-flight session fails at once with ConnectionClosedError.
  */
-import { DeadlineExceededError, InvalidArgumentError } from "../../errors.js";
+import { InvalidArgumentError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
-import { SessionChannel } from "../local/session-channel.js";
+import { routeSessionMessage, runSessionChannel, SessionChannel } from "../session-channel.js";
 import { seconds } from "../local/options.js";
 import { parsePluginEvent, type PluginEvent, type SessionMessage } from "../protocol/messages.js";
 import { backwardsResponseEnvelope, encodeLine, requestEnvelope } from "../protocol/messages.js";
@@ -142,29 +142,9 @@ export class DebugPluginRuntime implements PluginRuntime {
   }
 
   #onSessionMessage(sessionId: string, message: SessionMessage): void {
-    const channel = this.#sessions.get(sessionId);
-    if (!channel) return;
-    switch (message.type) {
-      case "stream":
-        channel.push({ kind: "chunk", data: message.data });
-        return;
-      case "invoke":
-        channel.push({ kind: "invoke", backwardsRequestId: message.backwardsRequestId, type: message.invokeType, request: message.request });
-        return;
-      case "end":
-        this.#sessions.delete(sessionId);
-        channel.end();
-        return;
-      case "error":
-        this.#sessions.delete(sessionId);
-        channel.fail(new PluginInvokeError(message.errorType, message.message, message.args));
-        return;
-      case "invalid":
-        this.#sessions.delete(sessionId);
-        channel.fail(new PluginInvokeError(message.errorType, `plugin ${this.uniqueIdentifier}: ${message.reason}`));
-        return;
-    }
+    routeSessionMessage(this.#sessions, sessionId, message, this.uniqueIdentifier);
   }
+
 
   async *#session(request: InvocationRequest, signal: AbortSignal | undefined): AsyncGenerator<SessionEvent, void, undefined> {
     signal?.throwIfAborted();
@@ -176,30 +156,14 @@ export class DebugPluginRuntime implements PluginRuntime {
     }
     const channel = new SessionChannel(request.sessionId);
     this.#sessions.set(request.sessionId, channel);
-    const limit = this.#options.maxExecutionMs;
-    const timer = setTimeout(() => {
-      this.#sessions.delete(request.sessionId);
-      channel.fail(new DeadlineExceededError(`plugin ${this.uniqueIdentifier} did not finish the invocation within ${seconds(limit)} (PLUGIN_MAX_EXECUTION_TIMEOUT)`));
-    }, limit);
-    const onAbort = (): void => {
-      this.#sessions.delete(request.sessionId);
-      channel.fail(signal?.reason instanceof Error ? signal.reason : new Error("the invocation was cancelled"));
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-    try {
-      if (!this.#options.send(encodeLine(requestEnvelope(request)))) {
-        throw new ConnectionClosedError(`debug plugin ${this.uniqueIdentifier} is not accepting input (its connection is closing)`);
-      }
-      for (;;) {
-        const item = await channel.next();
-        if (item.kind === "end") return;
-        if (item.kind === "error") throw item.error;
-        yield item.event;
-      }
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      this.#sessions.delete(request.sessionId);
-    }
+    yield* runSessionChannel({
+      channel,
+      plugin: this.uniqueIdentifier,
+      maxExecutionMs: this.#options.maxExecutionMs,
+      signal,
+      write: () => this.#options.send(encodeLine(requestEnvelope(request))),
+      notAccepting: () => new ConnectionClosedError(`debug plugin ${this.uniqueIdentifier} is not accepting input (its connection is closing)`),
+      close: () => this.#sessions.delete(request.sessionId),
+    });
   }
 }

@@ -11,7 +11,7 @@ import type { PluginEvent, SessionMessage } from "../protocol/messages.js";
 import { PluginInvokeError } from "../runtime.js";
 import { seconds } from "./options.js";
 import { OutputTail } from "./output-tail.js";
-import { SessionChannel } from "./session-channel.js";
+import { routeSessionMessage, SessionChannel } from "../session-channel.js";
 
 export interface InstanceOptions {
   readonly uniqueIdentifier: string;
@@ -247,35 +247,8 @@ export class PluginInstance {
   }
 
   #onSessionMessage(sessionId: string, message: SessionMessage): void {
-    const channel = this.#sessions.get(sessionId);
-    if (!channel) {
-      if (message.type !== "end") this.#options.logger.debug({ sessionId, type: message.type }, "output for a session no longer listened to");
-      return;
-    }
-    switch (message.type) {
-      case "stream":
-        channel.push({ kind: "chunk", data: message.data });
-        return;
-      case "invoke":
-        channel.push({
-          kind: "invoke",
-          backwardsRequestId: message.backwardsRequestId,
-          type: message.invokeType,
-          request: message.request,
-        });
-        return;
-      case "end":
-        this.#sessions.delete(sessionId);
-        channel.end();
-        return;
-      case "error":
-        this.#sessions.delete(sessionId);
-        channel.fail(new PluginInvokeError(message.errorType, message.message, message.args));
-        return;
-      case "invalid":
-        this.#sessions.delete(sessionId);
-        channel.fail(new PluginInvokeError(message.errorType, `plugin ${this.#options.uniqueIdentifier}: ${message.reason}`));
-        return;
+    if (!routeSessionMessage(this.#sessions, sessionId, message, this.#options.uniqueIdentifier) && message.type !== "end") {
+      this.#options.logger.debug({ sessionId, type: message.type }, "output for a session no longer listened to");
     }
   }
 

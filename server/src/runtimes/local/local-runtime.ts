@@ -5,10 +5,11 @@
  *
  * State machine: starting → running ⇄ restarting → failed; any → stopped.
  */
-import { DeadlineExceededError, InvalidArgumentError, RuntimeUnavailableError } from "../../errors.js";
+import { InvalidArgumentError, RuntimeUnavailableError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import type { PackageEntry } from "../../packaging/archive.js";
 import { backwardsResponseEnvelope, encodeLine, requestEnvelope } from "../protocol/messages.js";
+import { runSessionChannel } from "../session-channel.js";
 import type {
   BackwardsResponse,
   InvocationRequest,
@@ -112,36 +113,15 @@ export class LocalPluginRuntime implements PluginRuntime {
     if (instance.hasSession(request.sessionId)) {
       throw new InvalidArgumentError(`session ${request.sessionId} is already running on plugin ${this.uniqueIdentifier}`);
     }
-    const channel = instance.openSession(request.sessionId);
-    const limit = this.#options.maxExecutionMs;
-    const timer = setTimeout(() => {
-      instance.closeSession(request.sessionId);
-      channel.fail(
-        new DeadlineExceededError(
-          `plugin ${this.uniqueIdentifier} did not finish the invocation within ${seconds(limit)} (PLUGIN_MAX_EXECUTION_TIMEOUT)`,
-        ),
-      );
-    }, limit);
-    const onAbort = (): void => {
-      instance.closeSession(request.sessionId);
-      channel.fail(signal?.reason instanceof Error ? signal.reason : new Error("the invocation was cancelled"));
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-    try {
-      if (!instance.write(encodeLine(requestEnvelope(request)))) {
-        throw new RuntimeUnavailableError(`plugin ${this.uniqueIdentifier} is not accepting input (its process is gone)`);
-      }
-      for (;;) {
-        const item = await channel.next();
-        if (item.kind === "end") return;
-        if (item.kind === "error") throw item.error;
-        yield item.event;
-      }
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      instance.closeSession(request.sessionId);
-    }
+    yield* runSessionChannel({
+      channel: instance.openSession(request.sessionId),
+      plugin: this.uniqueIdentifier,
+      maxExecutionMs: this.#options.maxExecutionMs,
+      signal,
+      write: () => instance.write(encodeLine(requestEnvelope(request))),
+      notAccepting: () => new RuntimeUnavailableError(`plugin ${this.uniqueIdentifier} is not accepting input (its process is gone)`),
+      close: () => instance.closeSession(request.sessionId),
+    });
   }
 
   /** readyInstance returns the running instance, waiting a bounded time while the runtime (re)starts. */
