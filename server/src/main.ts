@@ -107,8 +107,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       sources: createPackageSources({ ...config.sources, maxPackageBytes: config.packages.maxPackageBytes }),
       storage,
       maxPackageBytes: config.packages.maxPackageBytes,
-      packagePolicy: config.packages,
-      trustedKeys,
+      maxBundleBytes: config.packages.maxBundleBytes,
       endpoints,
       debugging: { keys: debugKeys, enabled: config.debugging.enabled, host: advertisedHost(config.debugging.host), port: debugPort },
     });

@@ -29,15 +29,14 @@ let rpc: ReturnType<typeof uploadBundleRpc>;
 
 beforeAll(async () => {
   daemon = await startTestDaemon({ FORCE_VERIFYING_SIGNATURE: "false" });
-  const trustedKeys = loadTrustedKeys([]);
   packages = createPackageRegistry({
     db: daemon.daemon.database.db,
     storage: createLocalStorage(daemon.config.storage.root),
     policy: daemon.config.packages,
-    trustedKeys,
+    trustedKeys: loadTrustedKeys([]),
     logger: pino({ level: "silent" }),
   });
-  rpc = uploadBundleRpc({ packages, maxBundleBytes: DEFAULT_MAX_BUNDLE_BYTES, verify: { policy: daemon.config.packages, trustedKeys } });
+  rpc = uploadBundleRpc({ packages, maxBundleBytes: DEFAULT_MAX_BUNDLE_BYTES });
 });
 afterAll(async () => {
   await daemon?.stop();

@@ -92,9 +92,13 @@ export function createLifecycle(deps: LifecycleDeps) {
       const text = err instanceof Error ? err.message : String(err);
       logger.warn({ tenantId, plugin: plugin.plugin_unique_identifier, err }, "install failed");
       await setTaskPluginState(db, plugin.id, "failed", text, err instanceof Error ? (err.stack ?? text) : text);
-      // A runtime launched only for this install must not outlive it.
-      const pkg = await findPackage(db, plugin.plugin_unique_identifier).catch(() => undefined);
-      if (pkg && pkg.refers === 0) await releaseIfUnused(pkg.uniqueIdentifier, 0).catch(() => undefined);
+      // A runtime launched only for this install must not outlive it; failing to stop it is logged, not hidden.
+      try {
+        const pkg = await findPackage(db, plugin.plugin_unique_identifier);
+        if (pkg && pkg.refers === 0) await releaseIfUnused(pkg.uniqueIdentifier, 0);
+      } catch (cleanupErr) {
+        logger.error({ plugin: plugin.plugin_unique_identifier, err: cleanupErr }, "could not stop the runtime of a failed install");
+      }
     }
   }
 
@@ -176,6 +180,7 @@ export function createLifecycle(deps: LifecycleDeps) {
       const failed = await failUnfinishedTasks(db, "the daemon restarted while this install was running; install the plugin again");
       if (failed > 0) logger.warn({ tasks: failed }, "failed install tasks interrupted by a restart");
       for (const uniqueIdentifier of await referencedPackages(db)) {
+        // Launch failures are logged by the registry and retried by the next install or restart.
         runtimes.ensure(uniqueIdentifier).catch(() => undefined);
       }
     },

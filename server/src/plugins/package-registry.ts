@@ -5,7 +5,7 @@ import { InvalidArgumentError, NotFoundError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { filesOf } from "../packaging/archive.js";
 import { mimeTypeOf, remapAssets } from "../packaging/assets.js";
-import { decodePackage } from "../packaging/decode-package.js";
+import { decodePackage, type DecodedPackage } from "../packaging/decode-package.js";
 import { parseUniqueIdentifier } from "../packaging/identifier.js";
 import type { PluginDeclarationJson } from "../packaging/manifest/load-declaration.js";
 import type { AuthorizedCategory, TrustedKey } from "../packaging/signature.js";
@@ -29,9 +29,26 @@ export interface PackageRegistryDeps {
   readonly logger: Logger;
 }
 
+/** A package that passed decoding and the signature policy, ready to store. */
+export interface CheckedPackage {
+  readonly bytes: Buffer;
+  readonly decoded: DecodedPackage;
+  readonly source: string;
+}
+
+export interface UploadOptions {
+  readonly requireSignature?: boolean;
+  readonly expectedIdentifier?: string;
+  readonly source?: string;
+}
+
 export interface PackageRegistry {
-  /** upload decodes, verifies against the policy, and stores a package with its assets; idempotent per content. */
-  upload(bytes: Buffer, options?: { readonly requireSignature?: boolean; readonly expectedIdentifier?: string; readonly source?: string }): Promise<StoredPackage>;
+  /** check decodes a package and applies the signature policy, storing nothing (a bundle checks all first). */
+  check(bytes: Buffer, options?: UploadOptions): Promise<CheckedPackage>;
+  /** store keeps a checked package with its assets; idempotent per content. */
+  store(checked: CheckedPackage): Promise<StoredPackage>;
+  /** upload is check, then store. */
+  upload(bytes: Buffer, options?: UploadOptions): Promise<StoredPackage>;
   /** find returns a stored package's declaration, or throws NotFound saying to upload it first. */
   find(uniqueIdentifier: string): Promise<StoredPackage>;
   /** asset returns a stored icon or other `_assets` file by its id. */
@@ -51,9 +68,17 @@ export function createPackageRegistry(deps: PackageRegistryDeps): PackageRegistr
   const limits = { maxPackageBytes: policy.maxPackageBytes, maxUncompressedBytes: policy.maxPackageBytes };
 
   return {
-    async upload(bytes, options = {}) {
+    async check(bytes, options = {}) {
       const decoded = await decodePackage(bytes, { limits, trustedKeys, expectedIdentifier: options.expectedIdentifier });
       checkSignaturePolicy(decoded.verification, decoded.identifier.author, policy, options.requireSignature);
+      return { bytes, decoded, source: options.source ?? "package" };
+    },
+
+    async upload(bytes, options) {
+      return this.store(await this.check(bytes, options));
+    },
+
+    async store({ bytes, decoded, source }) {
       const { declaration, assets } = remapAssets(decoded.declaration, filesOf(decoded.archive));
       for (const asset of assets) {
         const key = blobKeys.asset(asset.id);
@@ -71,7 +96,7 @@ export function createPackageRegistry(deps: PackageRegistryDeps): PackageRegistr
           declaration: JSON.stringify(declaration),
           verification,
           runtime_type: "local",
-          source: options.source ?? "package",
+          source,
           debug_tenant_id: null,
         })
         // Same identifier means same checksum means same content: the stored row is already right.

@@ -29,8 +29,6 @@ import { toInstallation } from "./installation-mapping.js";
 import { pageWindow, requireTenant, requireUuid } from "./paging.js";
 import { createPluginQueries } from "./plugin-queries.js";
 import { uploadBundleRpc } from "./upload-bundle.js";
-import type { PackagePolicy } from "../config.js";
-import type { TrustedKey } from "../packaging/signature.js";
 
 
 const VERIFICATIONS: Record<string, VerificationCategory> = {
@@ -87,18 +85,14 @@ export function createPluginService(deps: {
   readonly sources: PackageSources;
   readonly storage: BlobStorage;
   readonly maxPackageBytes: number;
-  readonly packagePolicy: PackagePolicy;
-  readonly trustedKeys: readonly TrustedKey[];
+  /** MAX_BUNDLE_PACKAGE_SIZE. */
+  readonly maxBundleBytes: number;
 }): Partial<ServiceImpl<typeof PluginService>> {
   const { db, packages, lifecycle, sources } = deps;
   return {
     ...createPluginQueries({ db, packages, storage: deps.storage, maxPackageBytes: deps.maxPackageBytes }),
     // Embedded packages are all decoded and checked against the signature policy before any is stored.
-    ...uploadBundleRpc({
-      packages,
-      maxBundleBytes: deps.packagePolicy.maxBundleBytes,
-      verify: { policy: deps.packagePolicy, trustedKeys: deps.trustedKeys },
-    }),
+    ...uploadBundleRpc({ packages, maxBundleBytes: deps.maxBundleBytes }),
     // Whatever arrives is decoded and verified like an upload; a pinned identifier must match what came.
     async installFromMarketplace(req) {
       const tenantId = requireTenant(req.tenantId);

@@ -5,9 +5,7 @@ import { EndpointService } from "../../../gen/dify/plugin/v1/endpoint_service_pb
 import { InvokeService } from "../../../gen/dify/plugin/v1/invoke_service_pb.js";
 import { PluginService } from "../../../gen/dify/plugin/v1/plugin_service_pb.js";
 import { RepackageService } from "../../../gen/dify/plugin/v1/repackage_service_pb.js";
-import type { PackagePolicy } from "../config.js";
 import type { Db } from "../db/database.js";
-import type { TrustedKey } from "../packaging/signature.js";
 import type { Logger } from "../logger.js";
 import type { DifyInnerApi } from "../invocation/backwards/dify-inner-api.js";
 import type { InstallationCache } from "../plugins/installation-cache.js";
@@ -34,8 +32,8 @@ export interface ServiceDeps {
   readonly storage: BlobStorage;
   /** MAX_PLUGIN_PACKAGE_SIZE, to read stored packages back under the same limit they were accepted with. */
   readonly maxPackageBytes: number;
-  readonly packagePolicy: PackagePolicy;
-  readonly trustedKeys: readonly TrustedKey[];
+  /** MAX_BUNDLE_PACKAGE_SIZE. */
+  readonly maxBundleBytes: number;
   readonly dify: DifyInnerApi | null;
   readonly endpoints: Endpoints;
   readonly debugging: { readonly keys: DebuggingKeyStore; readonly enabled: boolean; readonly host: string; readonly port: number };

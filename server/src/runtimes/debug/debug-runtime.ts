@@ -9,7 +9,8 @@ import { InvalidArgumentError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import { routeSessionMessage, runSessionChannel, SessionChannel } from "../session-channel.js";
 import { seconds } from "../local/options.js";
-import { parsePluginEvent, type PluginEvent, type SessionMessage } from "../protocol/messages.js";
+import { eventOfLine } from "../protocol/line-codec.js";
+import type { PluginEvent, SessionMessage } from "../protocol/messages.js";
 import { backwardsResponseEnvelope, encodeLine, requestEnvelope } from "../protocol/messages.js";
 import {
   PluginInvokeError,
@@ -86,12 +87,7 @@ export class DebugPluginRuntime implements PluginRuntime {
 
   /** onLine takes one line the plugin wrote after registration. */
   onLine(line: Buffer): void {
-    let event: PluginEvent | undefined;
-    try {
-      event = parsePluginEvent(JSON.parse(line.toString("utf8")));
-    } catch {
-      event = undefined;
-    }
+    const event = eventOfLine(line);
     if (event) this.#onEvent(event);
   }
 

@@ -128,6 +128,18 @@ export function sessionIdOfPrefix(prefix: Buffer): string | undefined {
   }
 }
 
+/**
+ * eventOfLine decodes one output line into a known protocol event, or undefined for anything else (the
+ * SDK's manifest line, stray prints, unknown events): those are not errors, the protocol ignores them.
+ */
+export function eventOfLine(line: Buffer): PluginEvent | undefined {
+  try {
+    return parsePluginEvent(JSON.parse(line.toString("utf8")));
+  } catch {
+    return undefined;
+  }
+}
+
 export interface PluginEventReaderOptions {
   readonly maxLineBytes?: number;
   /** A known protocol event. */
@@ -149,12 +161,7 @@ export function readPluginEvents(stream: Readable, options: PluginEventReaderOpt
   const splitter = new LineSplitter({
     maxLineBytes: limit,
     onLine: (line) => {
-      let event: PluginEvent | undefined;
-      try {
-        event = parsePluginEvent(JSON.parse(line.toString("utf8")));
-      } catch {
-        event = undefined;
-      }
+      const event = eventOfLine(line);
       if (event) options.onEvent(event);
       else options.onIgnoredLine?.(line);
     },

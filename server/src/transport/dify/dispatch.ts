@@ -71,14 +71,8 @@ export function envelopeDispatch<I extends DescMessage, O extends DescMessage>(
     path: `${DISPATCH}/${path}`,
     auth: true,
     async handle(ctx) {
-      let input: object;
-      try {
-        input = await bindInput(ctx, bind);
-      } catch (err) {
-        if (!(err instanceof BindError)) throw err;
-        writeJson(ctx.res, 400, errorEnvelope(difyError(-400, ErrorType.badRequest, err.message)));
-        return;
-      }
+      const input = await bindOrRefuse(ctx, bind);
+      if (input === undefined) return;
       let answer: MessageShape<O>;
       try {
         answer = await callUnary(ctx.services.invoke, method, input as MessageInitShape<I>, ctx.scope);
@@ -103,17 +97,22 @@ function dispatchRoute<I extends DescMessage>(
     path: `${DISPATCH}/${path}`,
     auth: true,
     async handle(ctx) {
-      let input: object;
-      try {
-        input = await bindInput(ctx, bind);
-      } catch (err) {
-        if (!(err instanceof BindError)) throw err;
-        writeJson(ctx.res, 400, errorEnvelope(difyError(-400, ErrorType.badRequest, err.message)));
-        return;
-      }
+      const input = await bindOrRefuse(ctx, bind);
+      if (input === undefined) return;
       await stream(ctx, produce(ctx, input));
     },
   };
+}
+
+/** bindOrRefuse binds the dispatch body, or answers Dify's 400 envelope and returns undefined. */
+async function bindOrRefuse<I extends DescMessage>(ctx: RouteContext, bind: Bind<I>): Promise<object | undefined> {
+  try {
+    return await bindInput(ctx, bind);
+  } catch (err) {
+    if (!(err instanceof BindError)) throw err;
+    writeJson(ctx.res, 400, errorEnvelope(difyError(-400, ErrorType.badRequest, err.message)));
+    return undefined;
+  }
 }
 
 async function bindInput<I extends DescMessage>(ctx: RouteContext, bind: Bind<I>): Promise<object> {
