@@ -1,0 +1,187 @@
+/**
+ * Reading a plugin's dependency declarations the way an installer will see them, and rewriting them so that
+ * both install paths of a daemon stay offline:
+ * - pip (ours, and the Go daemon when PIP_MIRROR_URL is set) reads requirements.txt, which gets
+ *   `--no-index --find-links=./wheels/` on top;
+ * - uv (the Go daemon's default when pyproject.toml exists) runs `uv sync`, which reads `[tool.uv]`: it gets
+ *   `no-index` and `find-links`, loses its dev groups (uv resolves them even with --no-dev) and its uv.lock
+ *   (a frozen sync downloads the URLs recorded in the lock, whatever the wheels beside it).
+ */
+import { readFile, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { parse, stringify } from "smol-toml";
+import { ignoreRules } from "../packaging/ignore-rules.js";
+import { RepackageError } from "./errors.js";
+
+export const WHEELS_DIR = "wheels";
+export const OFFLINE_REQUIREMENTS_HEADER = `--no-index --find-links=./${WHEELS_DIR}/`;
+
+/** What pip must resolve for the plugin: requirement lines plus the versions uv.lock pinned. */
+export interface DependencySet {
+  /** Lines for a requirements file: requirements.txt without index options, then pyproject's dependencies. */
+  readonly requirements: readonly string[];
+  /** `name==version` for every package uv.lock pins to one version: the versions `uv sync --frozen` would use. */
+  readonly constraints: readonly string[];
+  /** Which files the set came from, for the summary. */
+  readonly sources: readonly string[];
+}
+
+type Table = Record<string, unknown>;
+const isTable = (value: unknown): value is Table => typeof value === "object" && value !== null && !Array.isArray(value);
+
+async function readOptional(file: string): Promise<string | undefined> {
+  return readFile(file, "utf8").catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOENT") return undefined;
+    throw err;
+  });
+}
+
+function parseToml(text: string, file: string): Table {
+  try {
+    return parse(text) as Table;
+  } catch (err) {
+    throw new RepackageError(`${file} is not valid TOML (${(err as Error).message.split("\n")[0]}); fix the plugin's ${file}`);
+  }
+}
+
+const INDEX_OPTION = /^\s*(-i|--index-url|--extra-index-url|--no-index|-f|--find-links|--trusted-host)(\s|=|$)/;
+
+/** withoutIndexOptions drops the lines of a requirements file that choose where pip looks: the package decides that now. */
+export function withoutIndexOptions(text: string): string[] {
+  return text.split(/\r?\n/).filter((line) => !INDEX_OPTION.test(line));
+}
+
+/** isRequirementLine: not blank, not only a comment. */
+const isRequirementLine = (line: string): boolean => line.replace(/(^|\s)#.*$/, "").trim() !== "";
+
+/** readDependencySet reads requirements.txt, pyproject.toml and uv.lock of an extracted plugin. */
+export async function readDependencySet(dir: string): Promise<DependencySet> {
+  const requirements: string[] = [];
+  const constraints: string[] = [];
+  const sources: string[] = [];
+
+  const requirementsTxt = await readOptional(path.join(dir, "requirements.txt"));
+  if (requirementsTxt !== undefined) {
+    // -r/-c name other files of the plugin; the combined file pip reads lives elsewhere, so make them absolute.
+    const lines = withoutIndexOptions(requirementsTxt)
+      .filter(isRequirementLine)
+      .map((line) => line.replace(/^(\s*(?:-r|--requirement|-c|--constraint)(?:\s+|=))(\S+)/, (_, option: string, file: string) => `${option}${path.resolve(dir, file)}`));
+    requirements.push(...lines);
+    sources.push("requirements.txt");
+  }
+
+  const pyprojectText = await readOptional(path.join(dir, "pyproject.toml"));
+  if (pyprojectText !== undefined) {
+    const project = parseToml(pyprojectText, "pyproject.toml")["project"];
+    const declared = isTable(project) && Array.isArray(project["dependencies"]) ? project["dependencies"] : [];
+    const strings = declared.filter((d): d is string => typeof d === "string" && d.trim() !== "");
+    if (strings.length > 0) {
+      requirements.push(...strings);
+      sources.push("pyproject.toml");
+    }
+  }
+
+  const lockText = await readOptional(path.join(dir, "uv.lock"));
+  if (lockText !== undefined) {
+    const packages = parseToml(lockText, "uv.lock")["package"];
+    const versions = new Map<string, Set<string>>();
+    for (const entry of Array.isArray(packages) ? packages : []) {
+      if (!isTable(entry) || typeof entry["name"] !== "string" || typeof entry["version"] !== "string") continue;
+      // The project itself (and path dependencies) are not downloaded.
+      const source = entry["source"];
+      if (isTable(source) && ("virtual" in source || "editable" in source || "directory" in source || "path" in source)) continue;
+      const seen = versions.get(entry["name"]) ?? new Set<string>();
+      seen.add(entry["version"]);
+      versions.set(entry["name"], seen);
+    }
+    // A package locked at two versions (forked by markers) is left to pip rather than pinned wrongly.
+    for (const [name, set] of versions) if (set.size === 1) constraints.push(`${name}==${[...set][0]}`);
+    sources.push("uv.lock (as version constraints)");
+  }
+
+  return { requirements, constraints, sources };
+}
+
+/**
+ * writeOfflineLayout rewrites the extracted plugin for an index-free install and returns what it changed, in
+ * words for the summary. Call it after the wheels are in `wheels/`.
+ */
+export async function writeOfflineLayout(dir: string, set: DependencySet): Promise<string[]> {
+  const changes: string[] = [];
+
+  const requirementsFile = path.join(dir, "requirements.txt");
+  const requirementsTxt = await readOptional(requirementsFile);
+  if (requirementsTxt !== undefined) {
+    await writeFile(requirementsFile, `${OFFLINE_REQUIREMENTS_HEADER}\n${withoutIndexOptions(requirementsTxt).join("\n").replace(/\n*$/, "\n")}`);
+    changes.push(`requirements.txt: installs from ./${WHEELS_DIR}/ only (--no-index)`);
+  } else if (set.requirements.length > 0) {
+    // pyproject-only plugin: pip-based daemons (and ours) read requirements.txt first.
+    await writeFile(requirementsFile, `${OFFLINE_REQUIREMENTS_HEADER}\n# from pyproject.toml [project].dependencies, by the offline repackager\n${set.requirements.join("\n")}\n`);
+    changes.push(`requirements.txt: written from pyproject.toml's dependencies, installing from ./${WHEELS_DIR}/ only`);
+  }
+
+  const pyprojectFile = path.join(dir, "pyproject.toml");
+  const pyprojectText = await readOptional(pyprojectFile);
+  if (pyprojectText !== undefined) {
+    const pyproject = parseToml(pyprojectText, "pyproject.toml");
+    if ("dependency-groups" in pyproject) {
+      delete pyproject["dependency-groups"];
+      changes.push("pyproject.toml: [dependency-groups] removed (uv resolves dev groups even when it does not install them)");
+    }
+    const tool = isTable(pyproject["tool"]) ? pyproject["tool"] : (pyproject["tool"] = {});
+    const uv: Table = isTable(tool["uv"]) ? tool["uv"] : (tool["uv"] = {});
+    for (const key of ["dev-dependencies", "default-groups", "index", "index-url", "extra-index-url"]) {
+      if (key in uv) {
+        delete uv[key];
+        changes.push(`pyproject.toml: [tool.uv] ${key} removed`);
+      }
+    }
+    if (isTable(uv["sources"])) {
+      // Sources that name an index, a git repository or a URL need the network; local paths stay.
+      for (const [name, source] of Object.entries(uv["sources"])) {
+        if (isTable(source) && ("index" in source || "git" in source || "url" in source)) {
+          delete uv["sources"][name];
+          changes.push(`pyproject.toml: [tool.uv.sources] ${name} removed (it points at the network)`);
+        }
+      }
+    }
+    uv["no-index"] = true;
+    uv["find-links"] = [`./${WHEELS_DIR}`];
+    // A plugin runs from its directory; building it as a package would need its build backend offline too.
+    uv["package"] = false;
+    await writeFile(pyprojectFile, `${stringify(pyproject)}\n`);
+    changes.push(`pyproject.toml: [tool.uv] no-index = true, find-links = ["./${WHEELS_DIR}"], package = false`);
+  }
+
+  if ((await readOptional(path.join(dir, "uv.lock"))) !== undefined) {
+    await rm(path.join(dir, "uv.lock"));
+    changes.push("uv.lock removed (a frozen `uv sync` downloads the URLs it records; uv re-locks from ./wheels instead)");
+  }
+
+  changes.push(...(await keepWheelsPackaged(dir)));
+  return changes;
+}
+
+/**
+ * keepWheelsPackaged removes the lines of the ignore file in effect (.difyignore, else .gitignore) that would
+ * leave the wheels out of the package: any pattern that ignores `wheels/` or a wheel file in it, not only the
+ * literal `wheels/` line the reference tool deletes.
+ */
+async function keepWheelsPackaged(dir: string): Promise<string[]> {
+  for (const name of [".difyignore", ".gitignore"]) {
+    const file = path.join(dir, name);
+    const text = await readOptional(file);
+    if (text === undefined) continue;
+    const removed: string[] = [];
+    const kept = text.split(/\r?\n/).filter((line) => {
+      const rules = ignoreRules(line);
+      const hides = rules.ignores(`${WHEELS_DIR}/`) || rules.ignores(`${WHEELS_DIR}/x-1.0-py3-none-any.whl`);
+      if (hides) removed.push(line.trim());
+      return !hides;
+    });
+    if (removed.length === 0) return [];
+    await writeFile(file, kept.join("\n"));
+    return [`${name}: ${removed.map((l) => JSON.stringify(l)).join(", ")} removed so that ./${WHEELS_DIR}/ is packaged`];
+  }
+  return [];
+}

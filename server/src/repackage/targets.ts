@@ -1,0 +1,77 @@
+/**
+ * Targets: for which platform and CPython the wheels are chosen, and with which pip options.
+ *
+ * - No --platform: this machine's platform. When this machine also has the target Python (the default
+ *   interpreter, or `pythonX.Y` on PATH) the target is native: pip resolves as that Python would install,
+ *   prefers wheels and builds the remaining sdists into wheels here.
+ * - A --platform, or a Python this machine lacks: binary-only, because an sdist can only be built by the
+ *   interpreter and machine it is for. pip chooses wheels by the platform, version, implementation (cp) and
+ *   ABI (cpXY, plus abi3 and none, which pip adds itself).
+ */
+import { RepackageError } from "./errors.js";
+import { interpreterFor, type PythonHost } from "./python-host.js";
+
+export interface Target {
+  /** The platform tag the wheels are for (the name in summaries and in the RPC's result). */
+  readonly platform: string;
+  readonly pythonVersion: string;
+  /** The interpreter whose pip resolves and downloads for this target. */
+  readonly interpreter: string;
+  /** Native: resolved as this machine's Python installs, sdists built here. */
+  readonly native: boolean;
+  /** The --platform given to pip, if any. */
+  readonly pipPlatform?: string;
+  /** Whether this machine can install the target's wheels, which the offline proof needs. */
+  readonly runnable: boolean;
+}
+
+const PLATFORM_TAG = /^[a-z0-9]+(?:_[a-z0-9]+)+$/;
+const PYTHON_VERSION = /^3\.\d{1,2}$/;
+
+export async function planTargets(platforms: readonly string[], pythonVersion: string, host: PythonHost): Promise<Target[]> {
+  if (!PYTHON_VERSION.test(pythonVersion)) {
+    throw new RepackageError(`python version ${JSON.stringify(pythonVersion)} is not a CPython version such as 3.12`);
+  }
+  const interpreter = await interpreterFor(pythonVersion, host);
+  if (platforms.length === 0) {
+    return [
+      interpreter
+        ? { platform: host.platform, pythonVersion, interpreter, native: true, runnable: true }
+        : { platform: host.platform, pythonVersion, interpreter: host.interpreter, native: false, runnable: false },
+    ];
+  }
+  const seen = new Set<string>();
+  const targets: Target[] = [];
+  for (const platform of platforms) {
+    if (!PLATFORM_TAG.test(platform)) {
+      throw new RepackageError(
+        `platform ${JSON.stringify(platform)} is not a pip platform tag; use tags such as manylinux2014_x86_64, manylinux_2_17_aarch64, macosx_11_0_arm64`,
+      );
+    }
+    if (seen.has(platform)) continue;
+    seen.add(platform);
+    const runnable = interpreter !== undefined && host.platformTags.has(platform);
+    targets.push({ platform, pythonVersion, interpreter: interpreter ?? host.interpreter, native: false, pipPlatform: platform, runnable });
+  }
+  return targets;
+}
+
+/** targetArguments are the pip options that choose distributions for a target. */
+export function targetArguments(target: Target): string[] {
+  if (target.native) return ["--prefer-binary"];
+  return [
+    "--only-binary=:all:",
+    "--python-version",
+    target.pythonVersion,
+    "--implementation",
+    "cp",
+    "--abi",
+    `cp${target.pythonVersion.replace(".", "")}`,
+    ...(target.pipPlatform ? ["--platform", target.pipPlatform] : []),
+  ];
+}
+
+/** describeTarget: "manylinux2014_aarch64 / CPython 3.12". */
+export function describeTarget(target: Target): string {
+  return `${target.platform} / CPython ${target.pythonVersion}`;
+}
