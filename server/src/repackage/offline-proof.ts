@@ -18,15 +18,19 @@ const NOWHERE = "http://127.0.0.1:9/offline-proof";
 const CLOSED_NETWORK = {
   PIP_CONFIG_FILE: "/dev/null",
   PIP_INDEX_URL: NOWHERE,
-  PIP_EXTRA_INDEX_URL: "",
-  PIP_FIND_LINKS: "",
   HTTP_PROXY: NOWHERE,
   HTTPS_PROXY: NOWHERE,
   http_proxy: NOWHERE,
   https_proxy: NOWHERE,
-  NO_PROXY: "",
-  no_proxy: "",
 };
+/** Settings that would give pip another way to packages than the package's own wheels/. */
+const OTHER_SOURCES = ["PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_TRUSTED_HOST", "NO_PROXY", "no_proxy"];
+
+function closedNetworkEnvironment(): NodeJS.ProcessEnv {
+  const env = pipEnvironment(CLOSED_NETWORK);
+  for (const name of OTHER_SOURCES) delete env[name];
+  return env;
+}
 
 /** Top-level names that are packaging noise rather than the distribution's API. */
 const NOT_MODULES = ["tests", "test", "docs", "examples", "benchmarks"];
@@ -72,7 +76,7 @@ export async function proveOffline(entries: readonly PackageEntry[], target: Tar
     await writeFile(file, entry.data);
   }
   const venv = path.join(root, "venv");
-  const env = pipEnvironment(CLOSED_NETWORK);
+  const env = closedNetworkEnvironment();
   const options = { cwd: packageDir, env, ...(signal ? { signal } : {}) };
 
   const created = await runCommand(target.interpreter, ["-m", "venv", "--without-pip", venv], options);
