@@ -40,6 +40,8 @@ export interface Config {
   readonly difyInnerApi: { readonly url: string; readonly key: string } | null;
   /** Where packages and assets are kept: a local directory (PLUGIN_STORAGE_LOCAL_ROOT). */
   readonly storage: { readonly kind: "local"; readonly root: string };
+  /** RepackageService: its wheel cache (REPACKAGE_CACHE_DIR) and the private key `sign` uses (REPACKAGE_SIGNING_KEY). */
+  readonly repackage: { readonly cacheDir: string; readonly signingKeyFile: string | null };
 }
 
 /** RuntimeConfig is how the local runtime prepares and runs plugins. */
@@ -177,6 +179,8 @@ const envSchema = z.object({
   PLUGIN_ENDPOINT_MAX_RESPONSE_SIZE: positiveInt("bytes").default(67_108_864),
   MARKETPLACE_API_URL: z.string().refine((u) => /^https?:\/\//.test(u), { error: "must be an http(s) URL" }).default("https://marketplace.dify.ai"),
   GITHUB_API_URL: z.string().refine((u) => /^https?:\/\//.test(u), { error: "must be an http(s) URL" }).default("https://github.com"),
+  REPACKAGE_CACHE_DIR: z.string().min(1).optional(),
+  REPACKAGE_SIGNING_KEY: z.string().min(1).optional(),
 });
 
 type Env = Record<string, string | undefined>;
@@ -251,6 +255,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     storage: {
       kind: e.PLUGIN_STORAGE_TYPE,
       root: e.PLUGIN_STORAGE_LOCAL_ROOT ? path.resolve(cwd, e.PLUGIN_STORAGE_LOCAL_ROOT) : path.join(dataDir, "storage"),
+    },
+    repackage: {
+      cacheDir: e.REPACKAGE_CACHE_DIR ? path.resolve(cwd, e.REPACKAGE_CACHE_DIR) : path.join(dataDir, "repackage-cache"),
+      signingKeyFile: e.REPACKAGE_SIGNING_KEY ? path.resolve(cwd, e.REPACKAGE_SIGNING_KEY) : null,
     },
   });
 }

@@ -5,6 +5,7 @@ import { migrateToLatest } from "./db/migrate.js";
 import { createLogger, type Logger } from "./logger.js";
 import { resolveServerKey } from "./server-key.js";
 import { loadTrustedKeys } from "./packaging/trusted-keys.js";
+import { loadSigningKey } from "./repackage/signing-key.js";
 import { createDifyInnerApi } from "./invocation/backwards/dify-inner-api.js";
 import { createDebugPluginServer, type DebugPluginServer } from "./plugins/debug-plugins.js";
 import { createDatabaseDebuggingKeyStore } from "./plugins/debug-keys.js";
@@ -47,6 +48,7 @@ const MAX_MESSAGE_BYTES = 640 * 1024 * 1024;
 export async function startDaemon(config: Config, logger: Logger): Promise<Daemon> {
   const serverKey = await resolveServerKey(config.server.key, config.dataDir, logger);
   const trustedKeys = loadTrustedKeys(config.packages.thirdPartyPublicKeyFiles);
+  const repackageSigningKey = config.repackage.signingKeyFile ? loadSigningKey(config.repackage.signingKeyFile) : null;
   const storage = createLocalStorage(config.storage.root);
   const database = await openDatabase(config.database);
   // Declared before `try` so a failed start closes the debug listener too.
@@ -110,6 +112,18 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       maxBundleBytes: config.packages.maxBundleBytes,
       endpoints,
       debugging: { keys: debugKeys, enabled: config.debugging.enabled, host: advertisedHost(config.debugging.host), port: debugPort },
+      repackage: {
+        settings: {
+          ...config.sources,
+          indexUrl: config.runtime.pipMirrorUrl,
+          pipExtraArgs: config.runtime.pipExtraArgs,
+          maxPackageBytes: config.packages.maxPackageBytes,
+          pythonInterpreter: config.runtime.pythonInterpreter ?? "python3",
+          cacheDir: config.repackage.cacheDir,
+        },
+        trustedKeys,
+        signingKey: repackageSigningKey,
+      },
     });
 
     const transport = createTransport({

@@ -101,7 +101,7 @@ describe("Connect JSON over HTTP/1.1 (what curl and Dify's api server speak)", (
     expect(noTenant.body).toEqual({ code: "invalid_argument", message: "tenant_id is required" });
   });
 
-  it("answers unimplemented for capabilities that have not landed (the repackager's stream)", async () => {
+  it("ends a server stream with the error when the request is refused (the repackager's stream, no source)", async () => {
     // A server stream over Connect JSON: one enveloped request; the error arrives in the end-of-stream message.
     const json = Buffer.from(JSON.stringify({ tenantId }));
     const envelope = Buffer.concat([Buffer.from([0, 0, 0, 0, json.length]), json]);
@@ -112,7 +112,9 @@ describe("Connect JSON over HTTP/1.1 (what curl and Dify's api server speak)", (
     });
     const bytes = Buffer.from(await res.arrayBuffer());
     expect(bytes[0]).toBe(0b10); // the end-stream flag
-    expect(JSON.parse(bytes.subarray(5).toString()).error.code).toBe("unimplemented");
+    const end = JSON.parse(bytes.subarray(5).toString()) as { error: { code: string; message: string } };
+    expect(end.error.code).toBe("invalid_argument");
+    expect(end.error.message).toContain("say what to repackage");
   });
 
   it("refuses a missing or wrong x-api-key with unauthenticated", async () => {
@@ -199,7 +201,7 @@ describe("a plain @grpc/grpc-js client built from proto/ (what other gRPC stacks
     }
   });
 
-  it("gets UNAUTHENTICATED without a key and UNIMPLEMENTED for a later RPC", async () => {
+  it("gets UNAUTHENTICATED without a key and a stream's refusal as INVALID_ARGUMENT with its message", async () => {
     const { client, close } = grpcClient();
     try {
       const noKey = await call(client, "ListInstallTasks", { tenant_id: tenantId }).catch((e: grpc.ServiceError) => e);
@@ -208,12 +210,13 @@ describe("a plain @grpc/grpc-js client built from proto/ (what other gRPC stacks
       metadata.set("x-api-key", TEST_SERVER_KEY);
       const repackager = grpcClient("RepackageService");
       try {
-        const later = await new Promise<grpc.ServiceError>((resolve) => {
+        const refused = await new Promise<grpc.ServiceError>((resolve) => {
           const stream = repackager.client["Repackage"]!({ tenant_id: tenantId }, metadata) as grpc.ClientReadableStream<unknown>;
           stream.on("data", () => undefined);
           stream.on("error", resolve);
         });
-        expect(later.code).toBe(grpc.status.UNIMPLEMENTED);
+        expect(refused.code).toBe(grpc.status.INVALID_ARGUMENT);
+        expect(refused.details).toContain("say what to repackage");
       } finally {
         repackager.close();
       }

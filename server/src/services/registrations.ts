@@ -20,6 +20,7 @@ import { createDebugService } from "./debug-service.js";
 import { createEndpointService, createInvokeEndpointRpc } from "./endpoint-service.js";
 import { createInvokeService } from "./invoke-service.js";
 import { createPluginService } from "./plugin-service.js";
+import { createRepackageService, type RepackageServiceDeps } from "./repackage-service.js";
 
 export interface ServiceDeps {
   readonly db: Db;
@@ -37,6 +38,7 @@ export interface ServiceDeps {
   readonly dify: DifyInnerApi | null;
   readonly endpoints: Endpoints;
   readonly debugging: { readonly keys: DebuggingKeyStore; readonly enabled: boolean; readonly host: string; readonly port: number };
+  readonly repackage: Pick<RepackageServiceDeps, "settings" | "trustedKeys" | "signingKey">;
 }
 
 /** One proto service with its (possibly partial) implementation. */
@@ -60,7 +62,7 @@ export function createServices(deps: ServiceDeps): Services {
     invoke: { ...createInvokeService(deps), ...createInvokeEndpointRpc(deps.endpoints) },
     endpoint: createEndpointService(deps.endpoints),
     debug: createDebugService(deps.debugging),
-    repackage: {},
+    repackage: createRepackageService({ ...deps.repackage, packages: deps.packages, storage: deps.storage }),
   };
 }
 
