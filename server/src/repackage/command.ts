@@ -9,7 +9,7 @@ import path from "node:path";
 import { readPrivateKey, type AuthorizedCategory } from "../packaging/signature.js";
 import { loadTrustedKeys } from "../packaging/trusted-keys.js";
 import { repackage } from "./repackage.js";
-import { repackageSettingsFromEnv } from "./settings-from-env.js";
+import { repackageSettingsFromEnv, thirdPartyKeyFilesFromEnv } from "./settings-from-env.js";
 import type { RepackageOutcome, RepackageProgress, RepackageSource } from "./types.js";
 
 export interface RepackageCommandInput {
@@ -46,7 +46,7 @@ export async function runRepackageCommand(input: RepackageCommandInput): Promise
     ...(signingKey ? { signingKey } : {}),
     allowPrerelease: input.allowPrerelease,
     skipOfflineProof: input.skipOfflineProof,
-    trustedKeys: loadTrustedKeys([]),
+    trustedKeys: loadTrustedKeys(thirdPartyKeyFilesFromEnv()),
     ...(input.onProgress ? { onProgress: input.onProgress } : {}),
     ...(input.signal ? { signal: input.signal } : {}),
   });

@@ -5,8 +5,12 @@
  */
 import { INSTALLER_ENV_ALLOWLIST } from "../runtimes/local/child-env.js";
 
-/** The daemon's own PIP_-named settings, which pip must not read as options of its own. */
-const DAEMON_SETTINGS = new Set(["PIP_MIRROR_URL", "PIP_EXTRA_ARGS"]);
+/**
+ * PIP_-named variables pip must not see: the daemon's own settings (not pip options), and PIP_NO_CACHE_DIR,
+ * which pip honours whatever its value and which would turn off the HTTP cache the repackager shares between
+ * runs (it passes --cache-dir itself).
+ */
+const DAEMON_SETTINGS = new Set(["PIP_MIRROR_URL", "PIP_EXTRA_ARGS", "PIP_NO_CACHE_DIR"]);
 
 export function pipEnvironment(extra: Readonly<Record<string, string>> = {}, source: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};

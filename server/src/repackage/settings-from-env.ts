@@ -1,7 +1,9 @@
 /**
  * The repackager's settings from the environment, with the daemon's variable names so that one set of
  * settings serves the daemon (RepackageService) and the CLI: MARKETPLACE_API_URL, GITHUB_API_URL,
- * PIP_MIRROR_URL, PIP_EXTRA_ARGS, MAX_PLUGIN_PACKAGE_SIZE, PYTHON_INTERPRETER_PATH, REPACKAGE_CACHE_DIR.
+ * PIP_MIRROR_URL, PIP_EXTRA_ARGS, MAX_PLUGIN_PACKAGE_SIZE, PYTHON_INTERPRETER_PATH, REPACKAGE_CACHE_DIR, and
+ * THIRD_PARTY_SIGNATURE_VERIFICATION_ENABLED/_PUBLIC_KEYS (keys, besides the official one, that the source
+ * package's signature is checked against for the report).
  */
 import os from "node:os";
 import path from "node:path";
@@ -15,6 +17,16 @@ export interface RepackageSettings {
   readonly maxPackageBytes: number;
   readonly pythonInterpreter: string;
   readonly cacheDir: string;
+}
+
+/** thirdPartyKeyFilesFromEnv: the daemon's rule, the key list counts only when verification is enabled. */
+export function thirdPartyKeyFilesFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  if (!/^(true|1)$/i.test(env["THIRD_PARTY_SIGNATURE_VERIFICATION_ENABLED"] ?? "")) return [];
+  return (env["THIRD_PARTY_SIGNATURE_VERIFICATION_PUBLIC_KEYS"] ?? "")
+    .split(",")
+    .map((f) => f.trim())
+    .filter((f) => f !== "")
+    .map((f) => path.resolve(f));
 }
 
 /** The CLI's cache when REPACKAGE_CACHE_DIR is unset: the user's cache directory (the daemon uses DATA_DIR). */

@@ -19,8 +19,8 @@ export interface Target {
   readonly interpreter: string;
   /** Native: resolved as this machine's Python installs, sdists built here. */
   readonly native: boolean;
-  /** The --platform given to pip, if any. */
-  readonly pipPlatform?: string;
+  /** The --platform values given to pip, most preferred first; none = this machine's. */
+  readonly pipPlatforms: readonly string[];
   /** Whether this machine can install the target's wheels, which the offline proof needs. */
   readonly runnable: boolean;
 }
@@ -36,8 +36,8 @@ export async function planTargets(platforms: readonly string[], pythonVersion: s
   if (platforms.length === 0) {
     return [
       interpreter
-        ? { platform: host.platform, pythonVersion, interpreter, native: true, runnable: true }
-        : { platform: host.platform, pythonVersion, interpreter: host.interpreter, native: false, runnable: false },
+        ? { platform: host.platform, pythonVersion, interpreter, native: true, pipPlatforms: [], runnable: true }
+        : { platform: host.platform, pythonVersion, interpreter: host.interpreter, native: false, pipPlatforms: [], runnable: false },
     ];
   }
   const seen = new Set<string>();
@@ -51,7 +51,7 @@ export async function planTargets(platforms: readonly string[], pythonVersion: s
     if (seen.has(platform)) continue;
     seen.add(platform);
     const runnable = interpreter !== undefined && host.platformTags.has(platform);
-    targets.push({ platform, pythonVersion, interpreter: interpreter ?? host.interpreter, native: false, pipPlatform: platform, runnable });
+    targets.push({ platform, pythonVersion, interpreter: interpreter ?? host.interpreter, native: false, pipPlatforms: compatiblePlatforms(platform), runnable });
   }
   return targets;
 }
@@ -67,8 +67,42 @@ export function targetArguments(target: Target): string[] {
     "cp",
     "--abi",
     `cp${target.pythonVersion.replace(".", "")}`,
-    ...(target.pipPlatform ? ["--platform", target.pipPlatform] : []),
+    ...target.pipPlatforms.flatMap((p) => ["--platform", p]),
   ];
+}
+
+const LEGACY_MANYLINUX: readonly (readonly [string, number, readonly string[]])[] = [
+  ["manylinux2014", 17, ["x86_64", "i686", "aarch64", "armv7l", "ppc64", "ppc64le", "s390x"]],
+  ["manylinux2010", 12, ["x86_64", "i686"]],
+  ["manylinux1", 5, ["x86_64", "i686"]],
+];
+
+/**
+ * compatiblePlatforms widens a manylinux or musllinux tag to every older tag a machine of that kind installs,
+ * as pip does for its own machine but not for --platform (pip 23 takes manylinux_2_28_x86_64 literally and would
+ * miss the many wheels tagged manylinux_2_17 or manylinux2014). Newest first, so pip prefers the newest build.
+ */
+export function compatiblePlatforms(platform: string): string[] {
+  let glibc: { minor: number; arch: string } | undefined;
+  const modern = /^manylinux_2_(\d+)_(.+)$/.exec(platform);
+  if (modern) glibc = { minor: Number(modern[1]), arch: modern[2] ?? "" };
+  for (const [alias, minor, arches] of LEGACY_MANYLINUX) {
+    const arch = platform.startsWith(`${alias}_`) ? platform.slice(alias.length + 1) : undefined;
+    if (arch !== undefined && arches.includes(arch)) glibc = { minor, arch };
+  }
+  if (glibc) {
+    const { minor, arch } = glibc;
+    const oldest = arch === "x86_64" || arch === "i686" ? 5 : 17;
+    const tags: string[] = [];
+    for (let m = minor; m >= oldest; m--) {
+      tags.push(`manylinux_2_${m}_${arch}`);
+      for (const [alias, aliasMinor, arches] of LEGACY_MANYLINUX) if (aliasMinor === m && arches.includes(arch)) tags.push(`${alias}_${arch}`);
+    }
+    return tags;
+  }
+  const musl = /^musllinux_1_(\d+)_(.+)$/.exec(platform);
+  if (musl) return Array.from({ length: Number(musl[1]) }, (_, i) => `musllinux_1_${Number(musl[1]) - i}_${musl[2]}`);
+  return [platform];
 }
 
 /** describeTarget: "manylinux2014_aarch64 / CPython 3.12". */
