@@ -9,6 +9,8 @@ const engine = () => import("../../../server/src/repackage/command.js");
 type Source = import("../../../server/src/repackage/types.js").RepackageSource;
 
 const CATEGORIES = ["langgenius", "partner", "community"] as const;
+/** How much of pip's output a failure shows. */
+const DETAIL_LINES = 20;
 
 interface RepackageFlags {
   platform: string[];
@@ -68,7 +70,15 @@ async function run(source: Source, flags: RepackageFlags): Promise<void> {
     out.result(summary.json, summary.text);
   } catch (err) {
     display.stop();
+    // The engine's errors carry the tool output behind them (pip's own words); operators need its last lines.
+    const detail = typeof (err as { detail?: unknown }).detail === "string" ? ((err as { detail: string }).detail.split("\n").slice(-DETAIL_LINES).join("\n")) : "";
+    if (out.json && detail) {
+      process.stdout.write(`${JSON.stringify({ error: (err as Error).message, detail })}\n`);
+      process.exitCode = 1;
+      return;
+    }
     fail(out, err);
+    if (detail) process.stderr.write(`${detail.replace(/^/gm, "  | ")}\n`);
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

@@ -104,8 +104,9 @@ export function resolutionError(target: Target, output: string, indexUrl: string
     .split("\n")
     .filter((line) => line.startsWith("ERROR:"))
     .pop();
+  const firstLine = output.split("\n").find((line) => line.trim() !== "");
   return new RepackageError(
-    `${conflict ? "the dependencies conflict" : "pip could not resolve the dependencies"} for ${where}: ${lastError?.replace(/^ERROR:\s*/, "") ?? output.split("\n").pop() ?? "no output"}`,
+    `${conflict ? "the dependencies conflict" : "pip could not resolve the dependencies"} for ${where}: ${lastError?.replace(/^ERROR:\s*/, "") ?? firstLine ?? "no output"}`,
     output,
   );
 }
