@@ -1,0 +1,131 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { parse } from "smol-toml";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ignoreRules } from "../packaging/ignore-rules.js";
+import { readDependencySet, withoutIndexOptions, writeOfflineLayout } from "./dependency-files.js";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), "dependency-files-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const write = (name: string, text: string) => writeFile(path.join(dir, name), text);
+const read = (name: string) => readFile(path.join(dir, name), "utf8");
+const exists = (name: string) => stat(path.join(dir, name)).then(() => true, () => false);
+
+describe("withoutIndexOptions", () => {
+  it("drops every option that chooses where pip looks, in both spellings, and keeps the rest", () => {
+    const text = [
+      "-i https://mirror/simple",
+      "--index-url=https://mirror/simple",
+      "--extra-index-url https://other/simple",
+      "--no-index",
+      "-f ./wheels",
+      "--find-links=./wheels/",
+      "--trusted-host mirror",
+      "requests==2.32.0  # http client",
+      "-r base.txt",
+      "--index-urlish-package==1",
+    ].join("\n");
+    expect(withoutIndexOptions(text)).toEqual(["requests==2.32.0  # http client", "-r base.txt", "--index-urlish-package==1"]);
+  });
+});
+
+describe("readDependencySet", () => {
+  it("combines requirements.txt and pyproject's dependencies, making -r paths absolute", async () => {
+    await write("requirements.txt", "# comment\n\n--index-url https://x/simple\nrequests>=2\n-r extra.txt\n");
+    await write("pyproject.toml", '[project]\nname = "p"\nversion = "1"\ndependencies = ["httpx", \'yarl>=1\']\n');
+    const set = await readDependencySet(dir);
+    expect(set.requirements).toEqual(["requests>=2", `-r ${path.join(dir, "extra.txt")}`, "httpx", "yarl>=1"]);
+    expect(set.constraints).toEqual([]);
+    expect(set.sources).toEqual(["requirements.txt", "pyproject.toml"]);
+  });
+
+  it("turns uv.lock into constraints: not the project, not path sources, not a package locked twice", async () => {
+    await write(
+      "uv.lock",
+      [
+        "version = 1",
+        '[[package]]\nname = "plugin"\nversion = "0.1.0"\nsource = { virtual = "." }',
+        '[[package]]\nname = "local-lib"\nversion = "1.0"\nsource = { directory = "libs/x" }',
+        '[[package]]\nname = "anyio"\nversion = "4.4.0"\nsource = { registry = "https://pypi.org/simple" }',
+        '[[package]]\nname = "numpy"\nversion = "1.26.4"\nsource = { registry = "https://pypi.org/simple" }',
+        '[[package]]\nname = "numpy"\nversion = "2.1.0"\nsource = { registry = "https://pypi.org/simple" }',
+      ].join("\n\n"),
+    );
+    const set = await readDependencySet(dir);
+    expect(set.constraints).toEqual(["anyio==4.4.0"]);
+    expect(set.sources).toEqual(["uv.lock (as version constraints)"]);
+  });
+
+  it("says which file is not TOML", async () => {
+    await write("pyproject.toml", "[project\n");
+    await expect(readDependencySet(dir)).rejects.toThrow(/pyproject\.toml is not valid TOML/);
+  });
+});
+
+describe("writeOfflineLayout", () => {
+  it("puts the no-index line on top of requirements.txt, once, whatever index options were there", async () => {
+    await write("requirements.txt", "--no-index --find-links=./wheels/\n-i https://mirror/simple\nrequests==2.32.0\n");
+    await writeOfflineLayout(dir, await readDependencySet(dir));
+    expect(await read("requirements.txt")).toBe("--no-index --find-links=./wheels/\nrequests==2.32.0\n");
+  });
+
+  it("makes pyproject.toml offline for uv: no dev groups, no indexes, no network sources, find-links, no uv.lock", async () => {
+    await write(
+      "pyproject.toml",
+      [
+        "[project]",
+        'name = "p"',
+        'version = "1"',
+        'dependencies = ["anyio"]',
+        "[dependency-groups]",
+        'dev = ["black"]',
+        "[tool.uv]",
+        'dev-dependencies = ["pytest"]',
+        'default-groups = ["dev"]',
+        'index-url = "https://pypi.org/simple"',
+        "[[tool.uv.index]]",
+        'name = "torch"',
+        'url = "https://download.pytorch.org/whl/cpu"',
+        "[tool.uv.sources]",
+        'torch = { index = "torch" }',
+        'mylib = { path = "libs/mylib" }',
+        'gitdep = { git = "https://github.com/a/b" }',
+        "[tool.ruff]",
+        "line-length = 120",
+      ].join("\n"),
+    );
+    await write("uv.lock", "version = 1\n");
+    const changes = await writeOfflineLayout(dir, await readDependencySet(dir));
+    const result = parse(await read("pyproject.toml")) as Record<string, any>;
+    expect(result["dependency-groups"]).toBeUndefined();
+    expect(result.tool.uv).toEqual({ sources: { mylib: { path: "libs/mylib" } }, "no-index": true, "find-links": ["./wheels"], package: false });
+    expect(result.tool.ruff).toEqual({ "line-length": 120 });
+    expect(result.project.dependencies).toEqual(["anyio"]);
+    expect(await exists("uv.lock")).toBe(false);
+    // pip-based daemons read requirements.txt: one is written from the pyproject dependencies.
+    expect(await read("requirements.txt")).toContain("--no-index --find-links=./wheels/\n");
+    expect(await read("requirements.txt")).toContain("\nanyio\n");
+    expect(changes.join("\n")).toMatch(/uv\.lock removed/);
+    expect(changes.join("\n")).toMatch(/\[tool\.uv\.sources\] gitdep removed/);
+  });
+
+  it("removes every ignore line that would leave the wheels out, from the ignore file in effect", async () => {
+    await write(".difyignore", "# build output\nwheels/\n*.whl\n/wheels\n__pycache__/\n.venv\n");
+    await write(".gitignore", "wheels/\n");
+    const changes = await writeOfflineLayout(dir, await readDependencySet(dir));
+    const rules = ignoreRules(await read(".difyignore"));
+    expect(rules.ignores("wheels/requests-2.32.0-py3-none-any.whl")).toBe(false);
+    expect(rules.ignores("__pycache__/x.pyc")).toBe(true);
+    expect(await read(".difyignore")).toBe("# build output\n__pycache__/\n.venv\n");
+    // .gitignore is not in effect when .difyignore exists, so it is left alone.
+    expect(await read(".gitignore")).toBe("wheels/\n");
+    expect(changes).toEqual(['.difyignore: "wheels/", "*.whl", "/wheels" removed so that ./wheels/ is packaged']);
+  });
+});
