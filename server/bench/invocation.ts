@@ -3,6 +3,7 @@ import http2 from "node:http2";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { InvokeToolRequestSchema } from "../../gen/dify/plugin/v1/invoke_service_pb.js";
 import { randomUUID } from "node:crypto";
+import path from "node:path";
 import { createInterface } from "node:readline";
 import { createDaemonClients } from "../../clients/client.js";
 import { InstallTaskStatus } from "../../gen/dify/plugin/v1/install_pb.js";
@@ -80,6 +81,26 @@ function thinConnectClient(baseUrl: string, key: string) {
   };
 }
 
+/** startConnectFloor runs connect-floor-server.ts in its own process and resolves with its base URL. */
+async function startConnectFloor() {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "connect-floor-server.ts")], {
+    cwd: path.resolve(import.meta.dirname, "../.."),
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const port = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once("line", resolve);
+    child.once("exit", (code) => reject(new Error(`connect floor server exited with ${code}`)));
+  });
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    async stop() {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
 /** runLevel makes `total` calls with `concurrency` in flight and returns per-call latencies and the wall time. */
 async function runLevel(call: (i: number) => Promise<unknown>, concurrency: number, total: number) {
   const samples: number[] = [];
@@ -141,6 +162,36 @@ export async function benchInvocation(): Promise<void> {
       });
     }
     thin.close();
+
+    // What the transport alone allows at 64 in flight, against the same bare pipe: the ceiling of any daemon on it.
+    const floor = await startConnectFloor();
+    try {
+      const floorClient = thinConnectClient(floor.baseUrl, daemon.key);
+      await runLevel((i) => floorClient.call(`m${i}`), 16, 500);
+      const floorSingle = latencyStats((await runLevel((i) => floorClient.call(`m${i}`), 1, CALLS_PER_LEVEL)).samples);
+      const bareSingle = latencyStats((await runLevel((i) => bare.call(`m${i}`), 1, CALLS_PER_LEVEL)).samples);
+      const floorRun = await runLevel((i) => floorClient.call(`m${i}`), 64, CALLS_PER_LEVEL);
+      const bareRun = await runLevel((i) => bare.call(`m${i}`), 64, CALLS_PER_LEVEL);
+      const floorRps = Math.round(CALLS_PER_LEVEL / floorRun.seconds);
+      const bareRps = Math.round(CALLS_PER_LEVEL / bareRun.seconds);
+      printFigure({
+        figure: "connect_transport_ceiling_concurrency_64",
+        unit: "calls/s",
+        transport: { what: "InvokeTool on Connect-ES + node:http2 answered at once by a do-nothing handler (own process), same thin client", rps: floorRps },
+        baseline: { what: "same fixture plugin driven directly over its stdin/stdout", rps: bareRps },
+        throughputRatio: Math.round((floorRps / bareRps) * 100) / 100,
+      });
+      printFigure({
+        figure: "connect_transport_latency_concurrency_1",
+        unit: "us",
+        transport: { what: "the same do-nothing handler, one call at a time", ...floorSingle },
+        baseline: { what: "the fixture plugin over its pipe, one call at a time", ...bareSingle },
+        p50AddedUs: floorSingle.p50Us - bareSingle.p50Us,
+      });
+      floorClient.close();
+    } finally {
+      await floor.stop();
+    }
   } finally {
     await bare.stop();
     await daemon.stop();
