@@ -275,6 +275,15 @@ describe("dify-plugin-daemon repackage", () => {
     expect(outcome.proof).toMatchObject({ status: "passed", platform: "manylinux_2_28_x86_64" });
   }, 120_000);
 
+  it("repackages a plugin without dependencies as it is, with nothing to prove", async () => {
+    const bytes = await echoWith({});
+    const outcome = await repackage({ ...engineDefaults(), source: { kind: "bytes", bytes }, platforms: [] });
+    expect(outcome.wheels.map((w) => w.files.length)).toEqual([0]);
+    expect(outcome.proof).toMatchObject({ status: "skipped", message: "the plugin declares no dependencies: nothing to install" });
+    const requirements = (await entriesOf(outcome.bytes)).find((e) => e.name === "requirements.txt")!.data.toString();
+    expect(requirements).toBe((await entriesOf(bytes)).find((e) => e.name === "requirements.txt")!.data.toString());
+  }, 60_000);
+
   it("fails naming the package, version and platform when a dependency has no wheel for a requested platform", async () => {
     await writeFile(path.join(scratch, "xonly.difypkg"), await echoWith({ "requirements.txt": "rp-xonly==1.0.0\n" }));
     const out = path.join(scratch, "xonly-out");

@@ -4,7 +4,7 @@ import path from "node:path";
 import { parse } from "smol-toml";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ignoreRules } from "../packaging/ignore-rules.js";
-import { readDependencySet, withoutIndexOptions, writeOfflineLayout } from "./dependency-files.js";
+import { declaresRequirements, readDependencySet, withoutIndexOptions, writeOfflineLayout } from "./dependency-files.js";
 
 let dir: string;
 beforeEach(async () => {
@@ -38,10 +38,11 @@ describe("withoutIndexOptions", () => {
 
 describe("readDependencySet", () => {
   it("combines requirements.txt and pyproject's dependencies, making -r paths absolute", async () => {
-    await write("requirements.txt", "# comment\n\n--index-url https://x/simple\nrequests>=2\n-r extra.txt\n");
+    await write("requirements.txt", "# comment\n\n--index-url https://x/simple\n--extra-index-url https://download.pytorch.org/whl/cpu\nrequests>=2\n-r extra.txt\n");
     await write("pyproject.toml", '[project]\nname = "p"\nversion = "1"\ndependencies = ["httpx", \'yarl>=1\']\n');
     const set = await readDependencySet(dir);
-    expect(set.requirements).toEqual(["requests>=2", `-r ${path.join(dir, "extra.txt")}`, "httpx", "yarl>=1"]);
+    // The plugin's extra index stays for resolving (some dependencies only resolve there); its main index goes.
+    expect(set.requirements).toEqual(["--extra-index-url https://download.pytorch.org/whl/cpu", "requests>=2", `-r ${path.join(dir, "extra.txt")}`, "httpx", "yarl>=1"]);
     expect(set.constraints).toEqual([]);
     expect(set.sources).toEqual(["requirements.txt", "pyproject.toml"]);
   });
@@ -69,7 +70,21 @@ describe("readDependencySet", () => {
   });
 });
 
+describe("declaresRequirements", () => {
+  it("counts what names something to install, not options, constraints or comments", () => {
+    expect(declaresRequirements(["# nothing", "", "--extra-index-url https://x/simple", "-c constraints.txt"])).toBe(false);
+    expect(declaresRequirements(["--prefer-binary", "requests"])).toBe(true);
+    expect(declaresRequirements(["-r base.txt"])).toBe(true);
+  });
+});
+
 describe("writeOfflineLayout", () => {
+  it("leaves a requirements.txt that installs nothing as it is", async () => {
+    await write("requirements.txt", "# stdlib only\n");
+    expect(await writeOfflineLayout(dir, await readDependencySet(dir))).toEqual([]);
+    expect(await read("requirements.txt")).toBe("# stdlib only\n");
+  });
+
   it("puts the no-index line on top of requirements.txt, once, whatever index options were there", async () => {
     await write("requirements.txt", "--no-index --find-links=./wheels/\n-i https://mirror/simple\nrequests==2.32.0\n");
     await writeOfflineLayout(dir, await readDependencySet(dir));

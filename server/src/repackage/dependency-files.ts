@@ -54,6 +54,20 @@ export function withoutIndexOptions(text: string): string[] {
 /** isRequirementLine: not blank, not only a comment. */
 const isRequirementLine = (line: string): boolean => line.replace(/(^|\s)#.*$/, "").trim() !== "";
 
+/**
+ * For resolving, the plugin's extra indexes stay (a PyTorch CPU index, say, is how some of its dependencies
+ * resolve at all); its main index and offline switches go, so the operator's PIP_MIRROR_URL decides.
+ */
+const NOT_FOR_RESOLVING = /^\s*(-i|--index-url|--no-index|-f|--find-links)(\s|=|$)/;
+
+/** declaresRequirements: whether any line names something to install (not only options or constraints). */
+export function declaresRequirements(lines: readonly string[]): boolean {
+  return lines.some((line) => {
+    const text = line.replace(/(^|\s)#.*$/, "").trim();
+    return text !== "" && (!text.startsWith("-") || /^(-r|--requirement|-e|--editable)(\s|=)/.test(text));
+  });
+}
+
 /** readDependencySet reads requirements.txt, pyproject.toml and uv.lock of an extracted plugin. */
 export async function readDependencySet(dir: string): Promise<DependencySet> {
   const requirements: string[] = [];
@@ -63,8 +77,9 @@ export async function readDependencySet(dir: string): Promise<DependencySet> {
   const requirementsTxt = await readOptional(path.join(dir, "requirements.txt"));
   if (requirementsTxt !== undefined) {
     // -r/-c name other files of the plugin; the combined file pip reads lives elsewhere, so make them absolute.
-    const lines = withoutIndexOptions(requirementsTxt)
-      .filter(isRequirementLine)
+    const lines = requirementsTxt
+      .split(/\r?\n/)
+      .filter((line) => isRequirementLine(line) && !NOT_FOR_RESOLVING.test(line))
       .map((line) => line.replace(/^(\s*(?:-r|--requirement|-c|--constraint)(?:\s+|=))(\S+)/, (_, option: string, file: string) => `${option}${path.resolve(dir, file)}`));
     requirements.push(...lines);
     sources.push("requirements.txt");
@@ -111,10 +126,12 @@ export async function writeOfflineLayout(dir: string, set: DependencySet): Promi
 
   const requirementsFile = path.join(dir, "requirements.txt");
   const requirementsTxt = await readOptional(requirementsFile);
-  if (requirementsTxt !== undefined) {
+  if (!declaresRequirements(set.requirements)) {
+    // Nothing to install: the file (if any) stays as it is; there is nothing for an installer to fetch.
+  } else if (requirementsTxt !== undefined) {
     await writeFile(requirementsFile, `${OFFLINE_REQUIREMENTS_HEADER}\n${withoutIndexOptions(requirementsTxt).join("\n").replace(/\n*$/, "\n")}`);
     changes.push(`requirements.txt: installs from ./${WHEELS_DIR}/ only (--no-index)`);
-  } else if (set.requirements.length > 0) {
+  } else {
     // pyproject-only plugin: pip-based daemons (and ours) read requirements.txt first.
     await writeFile(requirementsFile, `${OFFLINE_REQUIREMENTS_HEADER}\n# from pyproject.toml [project].dependencies, by the offline repackager\n${set.requirements.join("\n")}\n`);
     changes.push(`requirements.txt: written from pyproject.toml's dependencies, installing from ./${WHEELS_DIR}/ only`);

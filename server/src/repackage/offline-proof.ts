@@ -7,7 +7,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { PackageEntry } from "../packaging/archive.js";
-import { OFFLINE_REQUIREMENTS_HEADER, WHEELS_DIR } from "./dependency-files.js";
+import { declaresRequirements, OFFLINE_REQUIREMENTS_HEADER, WHEELS_DIR } from "./dependency-files.js";
 import { pipEnvironment } from "./pip-environment.js";
 import { lastJsonLine, runCommand } from "./run-command.js";
 import type { Target } from "./targets.js";
@@ -63,7 +63,9 @@ export async function proveOffline(entries: readonly PackageEntry[], target: Tar
   const where = { platform: target.platform, pythonVersion: target.pythonVersion };
   const requirements = entries.find((e) => e.name === "requirements.txt");
   if (!requirements) return { status: "skipped", ...where, message: "the package has no requirements.txt: nothing to install" };
-  if (!requirements.data.toString("utf8").startsWith(OFFLINE_REQUIREMENTS_HEADER)) {
+  const text = requirements.data.toString("utf8");
+  if (!declaresRequirements(text.split(/\r?\n/))) return { status: "skipped", ...where, message: "the plugin declares no dependencies: nothing to install" };
+  if (!text.startsWith(OFFLINE_REQUIREMENTS_HEADER)) {
     return { status: "failed", ...where, message: `requirements.txt does not start with ${OFFLINE_REQUIREMENTS_HEADER}` };
   }
 

@@ -18,7 +18,7 @@ import { DEFAULT_MAX_PACKAGE_BYTES } from "../packaging/decode.js";
 import { signEntries, VERIFICATION_FILE, type Verification } from "../packaging/signature.js";
 import { writeArchive } from "../packaging/write-archive.js";
 import { runnerVersionOf } from "../runtimes/local/runner.js";
-import { readDependencySet, WHEELS_DIR, writeOfflineLayout } from "./dependency-files.js";
+import { declaresRequirements, readDependencySet, WHEELS_DIR, writeOfflineLayout } from "./dependency-files.js";
 import { obtainWheels, type ObtainedWheel } from "./distributions.js";
 import { RepackageError } from "./errors.js";
 import { fetchSource, outputFileName } from "./fetch-source.js";
@@ -97,7 +97,7 @@ async function repackageIn(workDir: string, source: DecodedPackage, baseName: st
   const downloads = { fromCache: 0, fetched: 0, built: 0 };
   const bundled = new Map<string, ObtainedWheel>();
   for (const target of targets) {
-    if (dependencies.requirements.length === 0) {
+    if (!declaresRequirements(dependencies.requirements)) {
       wheels.push({ platform: target.platform, pythonVersion: target.pythonVersion, files: [] });
       continue;
     }
