@@ -40,8 +40,11 @@ export interface Config {
   readonly difyInnerApi: { readonly url: string; readonly key: string } | null;
   /** Where packages and assets are kept: a local directory (PLUGIN_STORAGE_LOCAL_ROOT). */
   readonly storage: { readonly kind: "local"; readonly root: string };
-  /** RepackageService: its wheel cache (REPACKAGE_CACHE_DIR) and the private key `sign` uses (REPACKAGE_SIGNING_KEY). */
-  readonly repackage: { readonly cacheDir: string; readonly signingKeyFile: string | null };
+  /**
+   * RepackageService: its wheel cache (REPACKAGE_CACHE_DIR), the private key `sign` uses (REPACKAGE_SIGNING_KEY)
+   * and how many runs go at once (REPACKAGE_MAX_CONCURRENT; the rest wait their turn).
+   */
+  readonly repackage: { readonly cacheDir: string; readonly signingKeyFile: string | null; readonly maxConcurrent: number };
 }
 
 /** RuntimeConfig is how the local runtime prepares and runs plugins. */
@@ -181,6 +184,7 @@ const envSchema = z.object({
   GITHUB_API_URL: z.string().refine((u) => /^https?:\/\//.test(u), { error: "must be an http(s) URL" }).default("https://github.com"),
   REPACKAGE_CACHE_DIR: z.string().min(1).optional(),
   REPACKAGE_SIGNING_KEY: z.string().min(1).optional(),
+  REPACKAGE_MAX_CONCURRENT: positiveInt("runs").default(2),
 });
 
 type Env = Record<string, string | undefined>;
@@ -259,6 +263,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     repackage: {
       cacheDir: e.REPACKAGE_CACHE_DIR ? path.resolve(cwd, e.REPACKAGE_CACHE_DIR) : path.join(dataDir, "repackage-cache"),
       signingKeyFile: e.REPACKAGE_SIGNING_KEY ? path.resolve(cwd, e.REPACKAGE_SIGNING_KEY) : null,
+      maxConcurrent: e.REPACKAGE_MAX_CONCURRENT,
     },
   });
 }

@@ -123,6 +123,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
         },
         trustedKeys,
         signingKey: repackageSigningKey,
+        maxConcurrent: config.repackage.maxConcurrent,
       },
     });
 

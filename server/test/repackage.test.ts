@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDaemonClients, type DaemonClients } from "../../clients/client.js";
 import { VerificationCategory } from "../../gen/dify/plugin/v1/common_pb.js";
@@ -166,6 +167,8 @@ beforeAll(async () => {
     // The RepackageService's own settings: the test index, the test Marketplace.
     MARKETPLACE_API_URL: "http://127.0.0.1:9",
     REPACKAGE_CACHE_DIR: path.join(scratch, "daemon-cache"),
+    // One run at a time, so that the queueing test sees a second request wait.
+    REPACKAGE_MAX_CONCURRENT: "1",
   });
   clients = createDaemonClients({ baseUrl: daemon.baseUrl, apiKey: TEST_SERVER_KEY, protocol: "connect-binary", httpVersion: "2" });
 }, 180_000);
@@ -330,6 +333,52 @@ describe("dify-plugin-daemon repackage", () => {
 });
 
 describe("RepackageService.Repackage", () => {
+  const rpc = () => createDaemonClients({ baseUrl: daemon.baseUrl, apiKey: TEST_SERVER_KEY, protocol: "connect" }).repackage;
+
+  it("repackages a package the daemon already stores, keeping the output in the daemon only", async () => {
+    const { pluginUniqueIdentifier } = await clients.plugins.uploadPackage({ tenantId: TENANT, package: echoPackage });
+    const kinds: string[] = [];
+    let result;
+    for await (const { event } of rpc().repackage({
+      tenantId: TENANT,
+      source: { case: "pluginUniqueIdentifier", value: pluginUniqueIdentifier },
+      indexUrl: index.url,
+      output: RepackageOutput.STORE,
+    })) {
+      kinds.push(event.case ?? "?");
+      if (event.case === "result") result = event.value;
+    }
+    expect(kinds).not.toContain("packageChunk");
+    expect(kinds.at(-1)).toBe("result");
+    expect(result!.sourcePluginUniqueIdentifier).toBe(pluginUniqueIdentifier);
+    expect(result!.stored).toBe(true);
+    const stored = await clients.plugins.decodePluginFromIdentifier({ tenantId: TENANT, pluginUniqueIdentifier: result!.pluginUniqueIdentifier });
+    expect(stored.declaration?.name).toBe("echo-tool");
+  }, 120_000);
+
+  it("runs REPACKAGE_MAX_CONCURRENT at once; a request beyond that is told it waits, then runs", async () => {
+    const bytes = await echoWith({});
+    const messages = async () => {
+      const seen: string[] = [];
+      for await (const { event } of rpc().repackage({ tenantId: TENANT, source: { case: "packageBytes", value: bytes }, skipOfflineProof: true })) {
+        if (event.case === "progress") seen.push(event.value.message);
+        if (event.case === "result") seen.push(`result ${event.value.fileName}`);
+      }
+      return seen;
+    };
+    const [first, second] = await Promise.all([messages(), messages()]);
+    const waited = [first, second].filter((m) => m[0]?.startsWith("waiting for a free repackaging slot (1 runs ahead, REPACKAGE_MAX_CONCURRENT=1)"));
+    expect(waited).toHaveLength(1);
+    for (const run of [first, second]) expect(run.at(-1)).toBe("result daemon-tests-echo-tool_0.1.0-offline.difypkg");
+  }, 120_000);
+
+  it("refuses to sign without a signing key, saying which setting gives it one", async () => {
+    const attempt = (async () => {
+      for await (const _ of rpc().repackage({ tenantId: TENANT, source: { case: "packageBytes", value: echoPackage }, sign: true })) void _;
+    })();
+    await expect(attempt).rejects.toMatchObject({ code: Code.FailedPrecondition, rawMessage: expect.stringContaining("REPACKAGE_SIGNING_KEY") });
+  });
+
   it("makes a pyproject.toml + uv.lock plugin offline: streams progress, then the package, then a result; the stored output installs", async () => {
     const pyproject = [
       "[project]",

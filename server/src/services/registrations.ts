@@ -38,7 +38,7 @@ export interface ServiceDeps {
   readonly dify: DifyInnerApi | null;
   readonly endpoints: Endpoints;
   readonly debugging: { readonly keys: DebuggingKeyStore; readonly enabled: boolean; readonly host: string; readonly port: number };
-  readonly repackage: Pick<RepackageServiceDeps, "settings" | "trustedKeys" | "signingKey">;
+  readonly repackage: Pick<RepackageServiceDeps, "settings" | "trustedKeys" | "signingKey" | "maxConcurrent">;
 }
 
 /** One proto service with its (possibly partial) implementation. */

@@ -6,6 +6,7 @@
  */
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
+import pLimit from "p-limit";
 import { VerificationCategory } from "../../../gen/dify/plugin/v1/common_pb.js";
 import {
   OfflineProofStatus,
@@ -34,6 +35,8 @@ export interface RepackageServiceDeps {
   readonly storage: BlobStorage;
   /** REPACKAGE_SIGNING_KEY, loaded; null when the daemon has none (then `sign` is refused). */
   readonly signingKey: Omit<SigningKey, "category"> | null;
+  /** REPACKAGE_MAX_CONCURRENT: runs at once; each is several pip processes and a venv, so the rest queue. */
+  readonly maxConcurrent: number;
 }
 
 const CHUNK_BYTES = 1024 * 1024;
@@ -122,6 +125,7 @@ const progressEvent = (p: RepackageProgress) =>
   }) satisfies ResponseInit;
 
 export function createRepackageService(deps: RepackageServiceDeps): Partial<ServiceImpl<typeof RepackageService>> {
+  const slots = pLimit(deps.maxConcurrent);
   return {
     async *repackage(req, ctx) {
       requireTenant(req.tenantId);
@@ -134,7 +138,12 @@ export function createRepackageService(deps: RepackageServiceDeps): Partial<Serv
       const queue = progressQueue();
       const { settings } = deps;
 
-      const run = (async (): Promise<RepackageOutcome> => {
+      if (slots.activeCount >= deps.maxConcurrent) {
+        queue.push(progressEvent({ stage: "fetch", message: `waiting for a free repackaging slot (${slots.activeCount + slots.pendingCount} runs ahead, REPACKAGE_MAX_CONCURRENT=${deps.maxConcurrent})` }));
+      }
+      const run = slots(async (): Promise<RepackageOutcome> => {
+        // A caller that left while queued needs no run.
+        if (ctx.signal.aborted) throw new FailedPreconditionError("the repackaging request was cancelled while it waited for a slot");
         const source = await sourceOf(req, deps);
         return repackage({
           ...settings,
@@ -150,7 +159,7 @@ export function createRepackageService(deps: RepackageServiceDeps): Partial<Serv
           onProgress: (p) => queue.push(progressEvent(p)),
           signal: ctx.signal,
         });
-      })().finally(() => queue.push({ event: { case: undefined } }));
+      }).finally(() => queue.push({ event: { case: undefined } }));
       // The engine's failure surfaces through `await run` below; this keeps it from being reported as unhandled first.
       run.catch(() => undefined);
 
