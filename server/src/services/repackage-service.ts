@@ -124,7 +124,7 @@ const progressEvent = (p: RepackageProgress) =>
     },
   }) satisfies ResponseInit;
 
-export function createRepackageService(deps: RepackageServiceDeps): Partial<ServiceImpl<typeof RepackageService>> {
+export function createRepackageService(deps: RepackageServiceDeps): ServiceImpl<typeof RepackageService> {
   const slots = pLimit(deps.maxConcurrent);
   return {
     async *repackage(req, ctx) {
