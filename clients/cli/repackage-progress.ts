@@ -19,21 +19,22 @@ export function createProgressDisplay(json: boolean, stream: NodeJS.WriteStream 
       stop: () => undefined,
     };
   }
-  const bars = new cliProgress.MultiBar(
-    {
-      stream,
-      format: " {stage} {platform} |{bar}| {value}/{total} {message}",
-      barsize: 24,
-      hideCursor: true,
-      clearOnComplete: false,
-      stopOnComplete: false,
-    },
-    cliProgress.Presets.shades_classic,
-  );
+  // Bars while files download; a line for anything else, once the bars of the step before are drawn for good
+  // (a MultiBar holds back lines logged through it until its next redraw, which a stop never does).
+  let bars: cliProgress.MultiBar | undefined;
   const byPlatform = new Map<string, cliProgress.SingleBar>();
+  const finishBars = (): void => {
+    bars?.stop();
+    bars = undefined;
+    byPlatform.clear();
+  };
   return {
     update(p) {
       if (p.stage === "download" && p.total) {
+        bars ??= new cliProgress.MultiBar(
+          { stream, format: " {stage} {platform} |{bar}| {value}/{total} {message}", barsize: 24, hideCursor: true, clearOnComplete: false, stopOnComplete: false },
+          cliProgress.Presets.shades_classic,
+        );
         const key = p.platform ?? "";
         let bar = byPlatform.get(key);
         if (!bar) {
@@ -43,10 +44,9 @@ export function createProgressDisplay(json: boolean, stream: NodeJS.WriteStream 
         bar.update(p.completed ?? 0, { message: p.message });
         return;
       }
-      bars.log(`${p.stage}${p.platform ? ` [${p.platform}]` : ""}: ${p.message}\n`);
+      finishBars();
+      stream.write(`${p.stage}${p.platform ? ` [${p.platform}]` : ""}: ${p.message}\n`);
     },
-    stop() {
-      bars.stop();
-    },
+    stop: finishBars,
   };
 }
