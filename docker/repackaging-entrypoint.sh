@@ -37,13 +37,14 @@ forms:
                                                          $OUTPUT_DIR, e.g. local db_query.difypkg
 
 options (before or after the form):
-  -p, --platform <tag>        pip platform tag of the target machine, repeatable
+  -p, --platform <tag>        pip platform tag of the target machine, repeatable or comma-separated
                               (e.g. manylinux2014_x86_64, manylinux2014_aarch64); default: this machine
   -s, --suffix <suffix>       suffix of the output name (default: offline)
   -R, --pre                   allow pre-release dependency versions
       --python-version <X.Y>  Python version to fetch wheels for (default: the plugin's declared one)
   -o, --output-dir <dir>      where to write the result (default: $OUTPUT_DIR)
       --sign-key <pem file>   sign the result with this private key
+  -c, --category <category>   authorized category written when signing (default: community)
       --json                  print the result as JSON
 
 The result, <original name>-<suffix>.difypkg, is written into $OUTPUT_DIR: mount a host folder there
@@ -97,20 +98,29 @@ while [ "$i" -lt "$n" ]; do
         if [ "$pre_added" -eq 0 ]; then set -- "$@" --pre; pre_added=1; fi
         continue
         ;;
-      -p | -s | -o | --platform | --suffix | --output-dir | --python-version | --sign-key)
+      -p | -s | -o | -c | --platform | --suffix | --output-dir | --python-version | --sign-key | --category)
         [ "$i" -lt "$n" ] || fail "option $arg needs a value"
         value=$1
         shift
         i=$((i + 1))
         case $arg in
           -p) arg=--platform ;;
+          -c) arg=--category ;;
           -s) arg=--suffix ;;
           -o | --output-dir) arg=--output-dir; output_given=1 ;;
         esac
+        if [ "$arg" = --platform ]; then
+          # Some forks of the reference take a comma-separated list: one --platform each.
+          for platform in $(printf '%s' "$value" | tr ',' ' '); do set -- "$@" --platform "$platform"; done
+          continue
+        fi
         set -- "$@" "$arg" "$value"
         continue
         ;;
-      -p?*) set -- "$@" --platform "${arg#-p}"; continue ;;
+      -p?*)
+        for platform in $(printf '%s' "${arg#-p}" | tr ',' ' '); do set -- "$@" --platform "$platform"; done
+        continue
+        ;;
       -s?*) set -- "$@" --suffix "${arg#-s}"; continue ;;
       -o?*) set -- "$@" --output-dir "${arg#-o}"; output_given=1; continue ;;
       --output-dir=*) set -- "$@" "$arg"; output_given=1; continue ;;

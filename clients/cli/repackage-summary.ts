@@ -45,6 +45,7 @@ export function repackageSummary(output: string, outcome: RepackageOutcome, maxP
     ),
     `  downloads:  ${outcome.downloads.fetched} from the index, ${outcome.downloads.fromCache} from the cache, ${outcome.downloads.built} built from sdists`,
     ...outcome.rewrites.map((r, i) => `  ${i === 0 ? "changes:   " : "           "} ${r}`),
+    ...outcome.warnings.map((w, i) => `  ${i === 0 ? "notes:     " : "           "} ${w}`),
     `  proof:      ${proof}`,
   ];
   const { bytes: _bytes, ...rest } = outcome;

@@ -138,7 +138,8 @@ beforeAll(async () => {
   ]);
   index = await startSimpleIndex(dists);
 
-  echoPackage = await echoWith({ "requirements.txt": "# what the echo tool needs\nrp-alpha==1.0.0\nrp-source==0.3.0\n" });
+  // requirements.txt includes a file of its own, as pip-tools layouts do: the include is packaged and proven too.
+  echoPackage = await echoWith({ "requirements.txt": "# what the echo tool needs\n-r requirements-base.txt\nrp-source==0.3.0\n", "requirements-base.txt": "rp-alpha==1.0.0\n" });
   host = await startPackageHost({
     marketplace: { "acme/echo/0.1.0": echoPackage },
     github: { "acme/echo-plugin/v0.1.0/echo.difypkg": echoPackage },
@@ -217,8 +218,8 @@ describe("dify-plugin-daemon repackage", () => {
     const entries = await entriesOf(bytes[0]!);
     expect(wheelNames(entries)).toEqual(["rp_alpha-1.0.0-py3-none-any.whl", "rp_beta-1.2.0-py3-none-any.whl", "rp_source-0.3.0-py3-none-any.whl"]);
     const requirements = entries.find((e) => e.name === "requirements.txt")!.data.toString();
-    expect(requirements.split("\n")[0]).toBe("--no-index --find-links=./wheels/");
-    expect(requirements).toContain("rp-alpha==1.0.0");
+    expect(requirements).toBe("--no-index --find-links=./wheels/\n-r requirements-base.txt\nrp-source==0.3.0\n");
+    expect(entries.find((e) => e.name === "requirements-base.txt")!.data.toString()).toBe("rp-alpha==1.0.0\n");
 
     const { pluginUniqueIdentifier } = await clients.plugins.uploadPackage({ tenantId: TENANT, package: bytes[0]! });
     expect(pluginUniqueIdentifier).toBe(summary.identifier);
@@ -274,8 +275,10 @@ describe("dify-plugin-daemon repackage", () => {
       "rp_native-2.0.0-py3-none-manylinux2014_aarch64.whl",
       "rp_native-2.0.0-py3-none-manylinux2014_x86_64.whl",
     ]);
-    // This x86_64 machine proves the x86_64 half.
+    // This x86_64 machine proves the x86_64 half; for the other, markers could only be evaluated for this machine.
     expect(outcome.proof).toMatchObject({ status: "passed", platform: "manylinux_2_28_x86_64" });
+    expect(outcome.warnings).toHaveLength(1);
+    expect(outcome.warnings[0]).toMatch(/^environment markers in the requirements are evaluated for this machine \(linux_x86_64, CPython 3\.11\), not for manylinux2014_aarch64/);
   }, 120_000);
 
   it("repackages a plugin without dependencies as it is, with nothing to prove", async () => {
@@ -456,6 +459,10 @@ describe("RepackageService.Repackage", () => {
     expect(rewritten).not.toContain("pypi.org");
     expect(rewritten).toMatch(/no-index = true/);
     expect(rewritten).toMatch(/find-links = \[\s*"\.\/wheels"\s*\]/);
+    // uv locks only for the machine the wheels are for (this one), not for every platform and Python.
+    expect(rewritten).toContain(`environments = [ "sys_platform == 'linux' and platform_machine == 'x86_64' and python_version == '3.11'" ]`);
+    expect(result!.changes.join("\n")).toMatch(/uv\.lock removed/);
+    expect(result!.warnings).toEqual([]);
     expect(entries.find((e) => e.name === "requirements.txt")!.data.toString()).toBe(
       "--no-index --find-links=./wheels/\n# from pyproject.toml [project].dependencies, by the offline repackager\nrp-alpha>=1\n",
     );

@@ -170,6 +170,25 @@ describe("repackaging entrypoint: options", () => {
     expect((JSON.parse(unset.stdout) as Report).argv.slice(-2)).toEqual(["--output-dir", "/app/dify-plugin"]);
   });
 
+  it("takes -c/--category with its value and splits a comma-separated -p", async () => {
+    expect((await mapped(["-c", "partner", "-p", "manylinux2014_x86_64,manylinux2014_aarch64", "market", "a", "n", "1"])).argv).toEqual([
+      "repackage",
+      "market",
+      "--category",
+      "partner",
+      "--platform",
+      "manylinux2014_x86_64",
+      "--platform",
+      "manylinux2014_aarch64",
+      "a",
+      "n",
+      "1",
+      "--output-dir",
+      mounted,
+    ]);
+    expect((await mapped(["local", "x.difypkg", "-pa,b"])).argv).toEqual(["repackage", "local", "x.difypkg", "--platform", "a", "--platform", "b", "--output-dir", mounted]);
+  });
+
   it("turns -R into the CLI's --pre, once", async () => {
     const result = await entrypoint(["-R", "market", "a", "n", "1"], { PIP_EXTRA_ARGS: "--timeout 30" });
     expect(result.code, result.stderr).toBe(0);

@@ -46,9 +46,14 @@ async function run(source: Source, flags: RepackageFlags): Promise<void> {
   const out = createOutput(Boolean(flags.json));
   const display = createProgressDisplay(Boolean(flags.json));
   const abort = new AbortController();
-  const onSignal = (): void => abort.abort();
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  // The first signal cancels (pip's process groups get SIGTERM, the scratch directory is removed); a second one
+  // must not kill the CLI halfway through that clean-up, so it is only acknowledged.
+  const onSignal = (): void => {
+    process.stderr.write(abort.signal.aborted ? "dify-plugin-daemon: still cleaning up\n" : "dify-plugin-daemon: cancelling\n");
+    abort.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
   try {
     const category = flags.category.toLowerCase();
     if (!(CATEGORIES as readonly string[]).includes(category)) throw new CliError(`--category ${flags.category}: use one of ${CATEGORIES.join(", ")}`, 2);
@@ -70,6 +75,10 @@ async function run(source: Source, flags: RepackageFlags): Promise<void> {
     out.result(summary.json, summary.text);
   } catch (err) {
     display.stop();
+    if (abort.signal.aborted) {
+      fail(out, new CliError("repackaging was cancelled; nothing was written", 130));
+      return;
+    }
     // The engine's errors carry the tool output behind them (pip's own words); operators need its last lines.
     const detail = typeof (err as { detail?: unknown }).detail === "string" ? ((err as { detail: string }).detail.split("\n").slice(-DETAIL_LINES).join("\n")) : "";
     if (out.json && detail) {

@@ -50,6 +50,8 @@ export async function runRepackageCommand(input: RepackageCommandInput): Promise
     ...(input.onProgress ? { onProgress: input.onProgress } : {}),
     ...(input.signal ? { signal: input.signal } : {}),
   });
+  // Cancelled after the last step: still nothing is written.
+  input.signal?.throwIfAborted();
   const outputDir = path.resolve(input.outputDir);
   await mkdir(outputDir, { recursive: true });
   const output = path.join(outputDir, outcome.fileName);

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parse } from "smol-toml";
@@ -37,14 +37,40 @@ describe("withoutIndexOptions", () => {
 });
 
 describe("readDependencySet", () => {
-  it("combines requirements.txt and pyproject's dependencies, making -r paths absolute", async () => {
-    await write("requirements.txt", "# comment\n\n--index-url https://x/simple\n--extra-index-url https://download.pytorch.org/whl/cpu\nrequests>=2\n-r extra.txt\n");
-    await write("pyproject.toml", '[project]\nname = "p"\nversion = "1"\ndependencies = ["httpx", \'yarl>=1\']\n');
+  it("combines requirements.txt (its includes inlined) and pyproject's dependencies and uv indexes", async () => {
+    await mkdir(path.join(dir, "reqs"), { recursive: true });
+    await write("requirements.txt", "# comment\n\n--index-url https://x/simple\n--extra-index-url https://download.pytorch.org/whl/cpu\nrequests>=2\n-r reqs/extra.txt\n");
+    await write("reqs/extra.txt", "-c pins.txt\nnumpy==1.26.4 \\\n    --hash=sha256:aaaa \\\n    --hash=sha256:bbbb\n");
+    await write("reqs/pins.txt", "urllib3<3\n");
+    await write(
+      "pyproject.toml",
+      '[project]\nname = "p"\nversion = "1"\ndependencies = ["httpx", \'yarl>=1\']\n[[tool.uv.index]]\nname = "torch"\nurl = "https://download.pytorch.org/whl/cu121"\n',
+    );
     const set = await readDependencySet(dir);
-    // The plugin's extra index stays for resolving (some dependencies only resolve there); its main index goes.
-    expect(set.requirements).toEqual(["--extra-index-url https://download.pytorch.org/whl/cpu", "requests>=2", `-r ${path.join(dir, "extra.txt")}`, "httpx", "yarl>=1"]);
-    expect(set.constraints).toEqual([]);
+    // The plugin's extra indexes stay for resolving (some dependencies only resolve there); its main index goes;
+    // includes are read here (relative to the file naming them), continuations joined, hashes dropped.
+    expect(set.requirements).toEqual([
+      "--extra-index-url https://download.pytorch.org/whl/cu121",
+      "--extra-index-url https://download.pytorch.org/whl/cpu",
+      "requests>=2",
+      "numpy==1.26.4",
+      "httpx",
+      "yarl>=1",
+    ]);
+    expect(set.constraints).toEqual(["urllib3<3"]);
+    expect(set.requirementsFiles).toEqual(["requirements.txt", path.join("reqs", "extra.txt"), path.join("reqs", "pins.txt")]);
     expect(set.sources).toEqual(["requirements.txt", "pyproject.toml"]);
+  });
+
+  it("refuses includes outside the package, naming the file that includes them", async () => {
+    await write("requirements.txt", "-r /proc/1/environ\n");
+    await expect(readDependencySet(dir)).rejects.toThrow('requirements.txt includes "/proc/1/environ", which is not a file of the package');
+    await write("requirements.txt", "-r ../outside.txt\n");
+    await expect(readDependencySet(dir)).rejects.toThrow(/not a file of the package/);
+    await write("requirements.txt", "-c https://example.com/pins.txt\n");
+    await expect(readDependencySet(dir)).rejects.toThrow(/not a file of the package/);
+    await write("requirements.txt", "-r requirements.txt\n");
+    await expect(readDependencySet(dir)).rejects.toThrow(/includes requirements\.txt again/);
   });
 
   it("turns uv.lock into constraints: not the project, not path sources, not a package locked twice", async () => {
@@ -55,6 +81,7 @@ describe("readDependencySet", () => {
         '[[package]]\nname = "plugin"\nversion = "0.1.0"\nsource = { virtual = "." }',
         '[[package]]\nname = "local-lib"\nversion = "1.0"\nsource = { directory = "libs/x" }',
         '[[package]]\nname = "anyio"\nversion = "4.4.0"\nsource = { registry = "https://pypi.org/simple" }',
+        '[[package]]\nname = "torch"\nversion = "2.3.0+cpu"\nsource = { registry = "https://download.pytorch.org/whl/cpu" }',
         '[[package]]\nname = "numpy"\nversion = "1.26.4"\nsource = { registry = "https://pypi.org/simple" }',
         '[[package]]\nname = "numpy"\nversion = "2.1.0"\nsource = { registry = "https://pypi.org/simple" }',
       ].join("\n\n"),
@@ -91,6 +118,15 @@ describe("writeOfflineLayout", () => {
     expect(await read("requirements.txt")).toBe("--no-index --find-links=./wheels/\nrequests==2.32.0\n");
   });
 
+  it("drops hashes and index options from requirements.txt and the files it includes", async () => {
+    await write("requirements.txt", "-r base.txt\nrequests==2.32.0 \\\n    --hash=sha256:aaaa\n");
+    await write("base.txt", "--extra-index-url https://x/simple\nidna==3.7 --hash=sha256:bbbb\n");
+    const changes = await writeOfflineLayout(dir, await readDependencySet(dir));
+    expect(await read("requirements.txt")).toBe("--no-index --find-links=./wheels/\n-r base.txt\nrequests==2.32.0\n");
+    expect(await read("base.txt")).toBe("idna==3.7\n");
+    expect(changes[0]).toMatch(/^requirements\.txt \(and base\.txt\): installs from \.\/wheels\/ only/);
+  });
+
   it("makes pyproject.toml offline for uv: no dev groups, no indexes, no network sources, find-links, no uv.lock", async () => {
     await write(
       "pyproject.toml",
@@ -99,6 +135,8 @@ describe("writeOfflineLayout", () => {
         'name = "p"',
         'version = "1"',
         'dependencies = ["anyio"]',
+        "[project.optional-dependencies]",
+        'gpu = ["torch"]',
         "[dependency-groups]",
         'dev = ["black"]',
         "[tool.uv]",
@@ -117,10 +155,17 @@ describe("writeOfflineLayout", () => {
       ].join("\n"),
     );
     await write("uv.lock", "version = 1\n");
-    const changes = await writeOfflineLayout(dir, await readDependencySet(dir));
+    const changes = await writeOfflineLayout(dir, await readDependencySet(dir), ["sys_platform == 'linux' and platform_machine == 'x86_64' and python_version == '3.12'"]);
     const result = parse(await read("pyproject.toml")) as Record<string, any>;
     expect(result["dependency-groups"]).toBeUndefined();
-    expect(result.tool.uv).toEqual({ sources: { mylib: { path: "libs/mylib" } }, "no-index": true, "find-links": ["./wheels"], package: false });
+    expect(result.tool.uv).toEqual({
+      sources: { mylib: { path: "libs/mylib" } },
+      "no-index": true,
+      "find-links": ["./wheels"],
+      environments: ["sys_platform == 'linux' and platform_machine == 'x86_64' and python_version == '3.12'"],
+      package: false,
+    });
+    expect(result.project["optional-dependencies"]).toBeUndefined();
     expect(result.tool.ruff).toEqual({ "line-length": 120 });
     expect(result.project.dependencies).toEqual(["anyio"]);
     expect(await exists("uv.lock")).toBe(false);

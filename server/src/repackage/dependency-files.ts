@@ -12,6 +12,7 @@ import path from "node:path";
 import { parse, stringify } from "smol-toml";
 import { ignoreRules } from "../packaging/ignore-rules.js";
 import { RepackageError } from "./errors.js";
+import { logicalLines, readRequirementsFile, withoutHashes } from "./requirements-files.js";
 
 export const WHEELS_DIR = "wheels";
 export const OFFLINE_REQUIREMENTS_HEADER = `--no-index --find-links=./${WHEELS_DIR}/`;
@@ -24,6 +25,8 @@ export interface DependencySet {
   readonly constraints: readonly string[];
   /** Which files the set came from, for the summary. */
   readonly sources: readonly string[];
+  /** requirements.txt and the files it includes, relative to the package root (all rewritten offline). */
+  readonly requirementsFiles: readonly string[];
 }
 
 type Table = Record<string, unknown>;
@@ -51,9 +54,6 @@ export function withoutIndexOptions(text: string): string[] {
   return text.split(/\r?\n/).filter((line) => !INDEX_OPTION.test(line));
 }
 
-/** isRequirementLine: not blank, not only a comment. */
-const isRequirementLine = (line: string): boolean => line.replace(/(^|\s)#.*$/, "").trim() !== "";
-
 /**
  * For resolving, the plugin's extra indexes stay (a PyTorch CPU index, say, is how some of its dependencies
  * resolve at all); its main index and offline switches go, so the operator's PIP_MIRROR_URL decides.
@@ -74,25 +74,29 @@ export async function readDependencySet(dir: string): Promise<DependencySet> {
   const constraints: string[] = [];
   const sources: string[] = [];
 
-  const requirementsTxt = await readOptional(path.join(dir, "requirements.txt"));
-  if (requirementsTxt !== undefined) {
-    // -r/-c name other files of the plugin; the combined file pip reads lives elsewhere, so make them absolute.
-    const lines = requirementsTxt
-      .split(/\r?\n/)
-      .filter((line) => isRequirementLine(line) && !NOT_FOR_RESOLVING.test(line))
-      .map((line) => line.replace(/^(\s*(?:-r|--requirement|-c|--constraint)(?:\s+|=))(\S+)/, (_, option: string, file: string) => `${option}${path.resolve(dir, file)}`));
-    requirements.push(...lines);
+  let requirementsFiles: readonly string[] = [];
+  if ((await readOptional(path.join(dir, "requirements.txt"))) !== undefined) {
+    const read = await readRequirementsFile(dir, "requirements.txt");
+    requirements.push(...read.requirements.filter((line) => !NOT_FOR_RESOLVING.test(line)));
+    constraints.push(...read.constraints.filter((line) => !NOT_FOR_RESOLVING.test(line)));
+    requirementsFiles = read.files;
     sources.push("requirements.txt");
   }
 
   const pyprojectText = await readOptional(path.join(dir, "pyproject.toml"));
   if (pyprojectText !== undefined) {
-    const project = parseToml(pyprojectText, "pyproject.toml")["project"];
+    const pyproject = parseToml(pyprojectText, "pyproject.toml");
+    const project = pyproject["project"];
     const declared = isTable(project) && Array.isArray(project["dependencies"]) ? project["dependencies"] : [];
     const strings = declared.filter((d): d is string => typeof d === "string" && d.trim() !== "");
     if (strings.length > 0) {
       requirements.push(...strings);
       sources.push("pyproject.toml");
+    }
+    // Indexes the plugin resolves some dependencies from (uv's [[tool.uv.index]], e.g. PyTorch's CPU wheels).
+    const uv = isTable(pyproject["tool"]) && isTable(pyproject["tool"]["uv"]) ? pyproject["tool"]["uv"] : {};
+    for (const index of Array.isArray(uv["index"]) ? uv["index"] : []) {
+      if (isTable(index) && typeof index["url"] === "string" && /^https?:\/\//.test(index["url"])) requirements.unshift(`--extra-index-url ${index["url"]}`);
     }
   }
 
@@ -109,19 +113,23 @@ export async function readDependencySet(dir: string): Promise<DependencySet> {
       seen.add(entry["version"]);
       versions.set(entry["name"], seen);
     }
-    // A package locked at two versions (forked by markers) is left to pip rather than pinned wrongly.
-    for (const [name, set] of versions) if (set.size === 1) constraints.push(`${name}==${[...set][0]}`);
+    // A package locked at two versions (forked by markers) is left to pip rather than pinned wrongly; so is a
+    // local version (torch 2.3.0+cpu), which only the index uv found it on knows.
+    for (const [name, set] of versions) {
+      const [version] = [...set];
+      if (set.size === 1 && version !== undefined && !version.includes("+")) constraints.push(`${name}==${version}`);
+    }
     sources.push("uv.lock (as version constraints)");
   }
 
-  return { requirements, constraints, sources };
+  return { requirements, constraints, sources, requirementsFiles };
 }
 
 /**
  * writeOfflineLayout rewrites the extracted plugin for an index-free install and returns what it changed, in
  * words for the summary. Call it after the wheels are in `wheels/`.
  */
-export async function writeOfflineLayout(dir: string, set: DependencySet): Promise<string[]> {
+export async function writeOfflineLayout(dir: string, set: DependencySet, uvEnvironments: readonly string[] = []): Promise<string[]> {
   const changes: string[] = [];
 
   const requirementsFile = path.join(dir, "requirements.txt");
@@ -129,8 +137,17 @@ export async function writeOfflineLayout(dir: string, set: DependencySet): Promi
   if (!declaresRequirements(set.requirements)) {
     // Nothing to install: the file (if any) stays as it is; there is nothing for an installer to fetch.
   } else if (requirementsTxt !== undefined) {
-    await writeFile(requirementsFile, `${OFFLINE_REQUIREMENTS_HEADER}\n${withoutIndexOptions(requirementsTxt).join("\n").replace(/\n*$/, "\n")}`);
-    changes.push(`requirements.txt: installs from ./${WHEELS_DIR}/ only (--no-index)`);
+    for (const [i, relative] of set.requirementsFiles.entries()) {
+      const file = path.join(dir, relative);
+      const lines = logicalLines(await readFile(file, "utf8"))
+        .filter((line) => !INDEX_OPTION.test(line))
+        .map(withoutHashes);
+      await writeFile(file, `${i === 0 ? `${OFFLINE_REQUIREMENTS_HEADER}\n` : ""}${lines.map((l) => `${l}\n`).join("")}`);
+    }
+    changes.push(
+      `requirements.txt${set.requirementsFiles.length > 1 ? ` (and ${set.requirementsFiles.slice(1).join(", ")})` : ""}: ` +
+        `installs from ./${WHEELS_DIR}/ only (--no-index); index options, comments and hashes removed (every wheel was checked against the index's sha256)`,
+    );
   } else {
     // pyproject-only plugin: pip-based daemons (and ours) read requirements.txt first.
     await writeFile(requirementsFile, `${OFFLINE_REQUIREMENTS_HEADER}\n# from pyproject.toml [project].dependencies, by the offline repackager\n${set.requirements.join("\n")}\n`);
@@ -144,6 +161,11 @@ export async function writeOfflineLayout(dir: string, set: DependencySet): Promi
     if ("dependency-groups" in pyproject) {
       delete pyproject["dependency-groups"];
       changes.push("pyproject.toml: [dependency-groups] removed (uv resolves dev groups even when it does not install them)");
+    }
+    const project = pyproject["project"];
+    if (isTable(project) && "optional-dependencies" in project) {
+      delete project["optional-dependencies"];
+      changes.push("pyproject.toml: [project.optional-dependencies] removed (uv locks every extra; a plugin runs without them)");
     }
     const tool = isTable(pyproject["tool"]) ? pyproject["tool"] : (pyproject["tool"] = {});
     const uv: Table = isTable(tool["uv"]) ? tool["uv"] : (tool["uv"] = {});
@@ -164,10 +186,14 @@ export async function writeOfflineLayout(dir: string, set: DependencySet): Promi
     }
     uv["no-index"] = true;
     uv["find-links"] = [`./${WHEELS_DIR}`];
+    // uv locks for every platform and Python unless told which: only the targets' wheels are inside.
+    if (uvEnvironments.length > 0) uv["environments"] = [...uvEnvironments];
     // A plugin runs from its directory; building it as a package would need its build backend offline too.
     uv["package"] = false;
     await writeFile(pyprojectFile, `${stringify(pyproject)}\n`);
-    changes.push(`pyproject.toml: [tool.uv] no-index = true, find-links = ["./${WHEELS_DIR}"], package = false`);
+    changes.push(
+      `pyproject.toml: [tool.uv] no-index = true, find-links = ["./${WHEELS_DIR}"], package = false${uvEnvironments.length > 0 ? `, environments = ${JSON.stringify(uvEnvironments)}` : ""}`,
+    );
   }
 
   if ((await readOptional(path.join(dir, "uv.lock"))) !== undefined) {

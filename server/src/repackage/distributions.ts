@@ -44,6 +44,13 @@ async function sha256Of(file: string): Promise<string> {
   return hash.digest("hex");
 }
 
+/** stagingDirectory is a fresh directory on the cache's file system, for files about to be renamed into it. */
+async function stagingDirectory(cacheDir: string): Promise<string> {
+  const dir = path.join(cacheDir, "tmp", `staging-${process.pid}-${randomBytes(6).toString("hex")}`);
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
 function cachedPath(cacheDir: string, dist: ResolvedDistribution): string {
   // Without a hash from the index, the URL names the file (index file names are immutable on PyPI).
   const key = dist.sha256 ?? `url-${createHash("sha256").update(dist.url).digest("hex")}`;
@@ -73,39 +80,12 @@ export async function obtainWheels(target: Target, dists: readonly ResolvedDistr
   }
 
   if (misses.length > 0) {
-    const incoming = path.join(context.workDir, `incoming-${randomBytes(4).toString("hex")}`);
-    await mkdir(incoming, { recursive: true });
-    const args = ["-m", "pip", "download", "--no-deps", "-d", incoming, ...targetArguments(target), ...commonPipArguments(settings), ...misses.map((d) => d.url)];
-    const byName = new Map(misses.map((d) => [d.filename, d]));
-    const result = await runCommand(target.interpreter, args, {
-      env: pipEnvironment(),
-      ...(context.signal ? { signal: context.signal } : {}),
-      onLine: (line) => {
-        const saved = /^Saved (.+)$/.exec(line.trim())?.[1];
-        const dist = saved ? byName.get(path.basename(saved)) : undefined;
-        if (dist?.isWheel) {
-          completed++;
-          report(`${dist.filename} (downloaded)`);
-        }
-      },
-    });
-    if (result.code !== 0) {
-      throw new RepackageError(`downloading ${misses.length} distribution(s) for ${describeTarget(target)} failed: ${lastLine(result.output)}`, result.output);
-    }
-    for (const dist of misses) {
-      const downloaded = path.join(incoming, dist.filename);
-      if (!(await exists(downloaded))) {
-        throw new RepackageError(`pip reported success but did not save ${dist.filename} for ${describeTarget(target)}`, result.output);
-      }
-      if (dist.sha256 && (await sha256Of(downloaded)) !== dist.sha256) {
-        throw new RepackageError(`${dist.filename} does not match the sha256 the index published (${dist.sha256}); the download or the index is corrupt`);
-      }
-      const file = cachedPath(settings.cacheDir, dist);
-      await mkdir(path.dirname(file), { recursive: true });
-      await rename(downloaded, file);
+    for (const [dist, file] of await downloadMisses(target, misses, context, (dist) => {
+      completed++;
+      report(`${dist.filename} (downloaded)`);
+    })) {
       files.set(dist, { file, origin: "download" });
     }
-    await rm(incoming, { recursive: true, force: true });
   }
 
   const wheels: ObtainedWheel[] = [];
@@ -123,12 +103,61 @@ export async function obtainWheels(target: Target, dists: readonly ResolvedDistr
   return wheels;
 }
 
+/**
+ * downloadMisses has pip fetch the files the cache lacks, checks each against the hash it was resolved with and
+ * moves it into the cache. Files are staged inside the cache, so the move is a rename on one file system (a
+ * scratch directory under /tmp is often another: tmpfs, or a container layer while the cache is a volume).
+ */
+async function downloadMisses(
+  target: Target,
+  misses: readonly ResolvedDistribution[],
+  context: ObtainContext,
+  onWheel: (dist: ResolvedDistribution) => void,
+): Promise<Map<ResolvedDistribution, string>> {
+  const { settings } = context;
+  const incoming = await stagingDirectory(settings.cacheDir);
+  try {
+    const args = ["-m", "pip", "download", "--no-deps", "-d", incoming, ...targetArguments(target), ...commonPipArguments(settings, "download"), ...misses.map((d) => d.url)];
+    const byName = new Map(misses.map((d) => [d.filename, d]));
+    const result = await runCommand(target.interpreter, args, {
+      env: pipEnvironment({ TMPDIR: settings.tmpDir }),
+      ...(context.signal ? { signal: context.signal } : {}),
+      onLine: (line) => {
+        const saved = /^Saved (.+)$/.exec(line.trim())?.[1];
+        const dist = saved ? byName.get(path.basename(saved)) : undefined;
+        if (dist?.isWheel) onWheel(dist);
+      },
+    });
+    if (result.code !== 0) {
+      throw new RepackageError(`downloading ${misses.length} distribution(s) for ${describeTarget(target)} failed: ${lastLine(result.output)}`, result.output);
+    }
+    const cached = new Map<ResolvedDistribution, string>();
+    for (const dist of misses) {
+      const downloaded = path.join(incoming, dist.filename);
+      if (!(await exists(downloaded))) {
+        throw new RepackageError(`pip reported success but did not save ${dist.filename} for ${describeTarget(target)}`, result.output);
+      }
+      if (dist.sha256 && (await sha256Of(downloaded)) !== dist.sha256) {
+        throw new RepackageError(`${dist.filename} does not match the sha256 the index published (${dist.sha256}); the download or the index is corrupt`);
+      }
+      const file = cachedPath(settings.cacheDir, dist);
+      await mkdir(path.dirname(file), { recursive: true });
+      await rename(downloaded, file);
+      cached.set(dist, file);
+    }
+    return cached;
+  } finally {
+    await rm(incoming, { recursive: true, force: true });
+  }
+}
+
 /** buildWheel turns an sdist into a wheel with the target's own interpreter; only native targets get here. */
 async function buildWheel(target: Target, dist: ResolvedDistribution, sdist: string, context: ObtainContext): Promise<ObtainedWheel> {
   if (!target.native) {
     throw new RepackageError(`${dist.name} ${dist.version} has only an sdist for ${describeTarget(target)}, and sdists are built for this machine only`);
   }
-  const key = `${dist.sha256 ?? (await sha256Of(sdist))}-cp${target.pythonVersion.replace(".", "")}`;
+  // A wheel built here fits this interpreter and machine: a cache shared by other machines must not hand it out.
+  const key = `${dist.sha256 ?? (await sha256Of(sdist))}-cp${target.pythonVersion.replace(".", "")}-${target.platform}`;
   const builtDir = path.join(context.settings.cacheDir, "built", key);
   const cached = (await readdir(builtDir).catch(() => [] as string[])).find((f) => f.endsWith(".whl"));
   if (cached) {
@@ -136,25 +165,28 @@ async function buildWheel(target: Target, dist: ResolvedDistribution, sdist: str
     return { filename: cached, file, size: (await stat(file)).size, origin: "cache" };
   }
   context.onProgress?.({ stage: "download", message: `building a wheel from ${dist.filename}`, platform: target.platform });
-  const out = path.join(context.workDir, `built-${randomBytes(4).toString("hex")}`);
-  const result = await runCommand(
-    target.interpreter,
-    ["-m", "pip", "wheel", "--no-deps", "-w", out, ...commonPipArguments(context.settings), sdist],
-    { env: pipEnvironment(), ...(context.signal ? { signal: context.signal } : {}) },
-  );
-  const built = (await readdir(out).catch(() => [] as string[])).find((f) => f.endsWith(".whl"));
-  if (result.code !== 0 || !built) {
-    throw new RepackageError(
-      `building a wheel of ${dist.name} ${dist.version} from its sdist failed for ${describeTarget(target)}: ${lastLine(result.output)}; ` +
-        "its build may need system libraries or a compiler, or a build backend the index lacks",
-      result.output,
+  const out = await stagingDirectory(context.settings.cacheDir);
+  try {
+    const result = await runCommand(
+      target.interpreter,
+      ["-m", "pip", "wheel", "--no-deps", "-w", out, ...commonPipArguments(context.settings, "download"), sdist],
+      { env: pipEnvironment({ TMPDIR: context.settings.tmpDir }), ...(context.signal ? { signal: context.signal } : {}) },
     );
+    const built = (await readdir(out).catch(() => [] as string[])).find((f) => f.endsWith(".whl"));
+    if (result.code !== 0 || !built) {
+      throw new RepackageError(
+        `building a wheel of ${dist.name} ${dist.version} from its sdist failed for ${describeTarget(target)}: ${lastLine(result.output)}; ` +
+          "its build may need system libraries or a compiler, or a build backend the index lacks",
+        result.output,
+      );
+    }
+    await mkdir(builtDir, { recursive: true });
+    const file = path.join(builtDir, built);
+    await rename(path.join(out, built), file);
+    return { filename: built, file, size: (await stat(file)).size, origin: "built" };
+  } finally {
+    await rm(out, { recursive: true, force: true });
   }
-  await mkdir(builtDir, { recursive: true });
-  const file = path.join(builtDir, built);
-  await rename(path.join(out, built), file);
-  await rm(out, { recursive: true, force: true });
-  return { filename: built, file, size: (await stat(file)).size, origin: "built" };
 }
 
 function lastLine(output: string): string {

@@ -1,13 +1,13 @@
 /**
- * The proof that an offline package is offline: its requirements.txt and wheels/, taken from the packed output
- * (so an ignore rule that dropped wheels would show), installed into a fresh venv with every road to an index
- * closed, then every installed distribution's top-level modules imported. pip comes from the host interpreter
+ * The proof that an offline package is offline: the packed output, extracted (so an ignore rule that dropped
+ * wheels, or a requirements file it includes, would show), its requirements installed into a fresh venv with
+ * every road to an index closed, then every installed distribution's top-level modules imported. pip comes from the host interpreter
  * (`pip --python <venv>`), which spares the venv its own pip and keeps the check to what the package brings.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { PackageEntry } from "../packaging/archive.js";
-import { declaresRequirements, OFFLINE_REQUIREMENTS_HEADER, WHEELS_DIR } from "./dependency-files.js";
+import { declaresRequirements, OFFLINE_REQUIREMENTS_HEADER } from "./dependency-files.js";
 import { pipEnvironment } from "./pip-environment.js";
 import { lastJsonLine, runCommand } from "./run-command.js";
 import type { Target } from "./targets.js";
@@ -26,8 +26,8 @@ const CLOSED_NETWORK = {
 /** Settings that would give pip another way to packages than the package's own wheels/. */
 const OTHER_SOURCES = ["PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_TRUSTED_HOST", "NO_PROXY", "no_proxy"];
 
-function closedNetworkEnvironment(): NodeJS.ProcessEnv {
-  const env = pipEnvironment(CLOSED_NETWORK);
+function closedNetworkEnvironment(tmpDir: string): NodeJS.ProcessEnv {
+  const env = pipEnvironment({ ...CLOSED_NETWORK, TMPDIR: tmpDir });
   for (const name of OTHER_SOURCES) delete env[name];
   return env;
 }
@@ -72,13 +72,13 @@ export async function proveOffline(entries: readonly PackageEntry[], target: Tar
   const root = path.join(workDir, "offline-proof");
   const packageDir = path.join(root, "package");
   for (const entry of entries) {
-    if (entry.name !== "requirements.txt" && !entry.name.startsWith(`${WHEELS_DIR}/`)) continue;
-    const file = path.join(packageDir, entry.name);
+    const file = path.resolve(packageDir, entry.name);
+    if (!file.startsWith(packageDir + path.sep)) continue;
     await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, entry.data);
   }
   const venv = path.join(root, "venv");
-  const env = closedNetworkEnvironment();
+  const env = closedNetworkEnvironment(path.join(workDir, "tmp"));
   const options = { cwd: packageDir, env, ...(signal ? { signal } : {}) };
 
   const created = await runCommand(target.interpreter, ["-m", "venv", "--without-pip", venv], options);

@@ -26,7 +26,7 @@ import { proveOffline } from "./offline-proof.js";
 import type { PipSettings } from "./pip-options.js";
 import { probePython } from "./python-host.js";
 import { resolveTarget } from "./resolve.js";
-import { describeTarget, planTargets, type Target } from "./targets.js";
+import { describeTarget, planTargets, type Target, uvEnvironmentOf } from "./targets.js";
 import type { OfflineProof, PlatformWheels, RepackageOptions, RepackageOutcome } from "./types.js";
 
 /** The packager's limit on the unpacked files: wheels are big; the daemon's limit is checked on the result. */
@@ -41,6 +41,7 @@ export async function repackage(options: RepackageOptions): Promise<RepackageOut
   const fetched = await fetchSource(options.source, { ...options, maxPackageBytes: Math.max(options.maxPackageBytes, DEFAULT_MAX_PACKAGE_BYTES) });
   progress({ stage: "fetch", message: `fetched ${fetched.bytes.length} bytes from ${fetched.description}` });
 
+  options.signal?.throwIfAborted();
   const limit = Math.max(options.maxPackageBytes, fetched.bytes.length, DEFAULT_MAX_PACKAGE_BYTES);
   const source = await decodePackage(fetched.bytes, { limits: { maxPackageBytes: limit, maxUncompressedBytes: MAX_UNPACKED_BYTES }, trustedKeys: options.trustedKeys });
   progress({ stage: "decode", message: `${source.uniqueIdentifier}: ${signatureText(source.verification)}` });
@@ -86,7 +87,11 @@ async function repackageIn(workDir: string, source: DecodedPackage, baseName: st
   const host = await probePython(options.pythonInterpreter, signal);
   const pythonVersion = options.pythonVersion ?? runnerVersionOf(source.archive.entries) ?? host.version;
   const targets = await planTargets(options.platforms, pythonVersion, host);
-  const settings: PipSettings = { cacheDir: options.cacheDir, indexUrl: options.indexUrl, extraArgs: options.pipExtraArgs, allowPrerelease: options.allowPrerelease };
+  const tmpDir = path.join(workDir, "tmp");
+  await mkdir(tmpDir, { recursive: true });
+  const settings: PipSettings = { cacheDir: options.cacheDir, tmpDir, indexUrl: options.indexUrl, extraArgs: options.pipExtraArgs, allowPrerelease: options.allowPrerelease };
+  const warnings = markerWarnings(targets, host);
+  for (const warning of warnings) progress({ stage: "resolve", message: `note: ${warning}` });
 
   const requirementsFile = path.join(workDir, "requirements.in");
   await writeFile(requirementsFile, `${dependencies.requirements.join("\n")}\n`);
@@ -97,6 +102,7 @@ async function repackageIn(workDir: string, source: DecodedPackage, baseName: st
   const downloads = { fromCache: 0, fetched: 0, built: 0 };
   const bundled = new Map<string, ObtainedWheel>();
   for (const target of targets) {
+    signal?.throwIfAborted();
     if (!declaresRequirements(dependencies.requirements)) {
       wheels.push({ platform: target.platform, pythonVersion: target.pythonVersion, files: [] });
       continue;
@@ -114,10 +120,11 @@ async function repackageIn(workDir: string, source: DecodedPackage, baseName: st
     wheels.push({ platform: target.platform, pythonVersion: target.pythonVersion, files: obtained.map((w) => ({ name: w.filename, size: w.size })) });
   }
 
+  signal?.throwIfAborted();
   progress({ stage: "rewrite", message: `bundling ${bundled.size} wheels and rewriting the dependency files` });
   await mkdir(path.join(pluginDir, WHEELS_DIR), { recursive: true });
   for (const wheel of bundled.values()) await copyFile(wheel.file, path.join(pluginDir, WHEELS_DIR, wheel.filename));
-  rewrites.push(...(await writeOfflineLayout(pluginDir, dependencies)));
+  rewrites.push(...(await writeOfflineLayout(pluginDir, dependencies, [...new Set(targets.map(uvEnvironmentOf))])));
 
   progress({ stage: "pack", message: "packing" });
   const built = await buildPackage(pluginDir, { maxBytes: MAX_UNPACKED_BYTES, validation: "upload" });
@@ -144,7 +151,9 @@ async function repackageIn(workDir: string, source: DecodedPackage, baseName: st
     );
   }
 
+  signal?.throwIfAborted();
   const proof = await proofFor(targets, entries, workDir, options);
+  signal?.throwIfAborted();
   progress({ stage: "verify", message: proofText(proof), ...(proof.platform ? { platform: proof.platform } : {}) });
   if (proof.status === "failed") throw new RepackageError(`the offline package does not install without network on ${proof.platform}: ${proof.message}`);
 
@@ -161,8 +170,24 @@ async function repackageIn(workDir: string, source: DecodedPackage, baseName: st
     wheels,
     downloads,
     rewrites,
+    warnings,
     proof,
   };
+}
+
+/**
+ * markerWarnings: pip evaluates environment markers (`; sys_platform == "win32"`, `; python_version < "3.11"`)
+ * for the interpreter it runs on, whatever --platform and --python-version say. Say so for every target that
+ * is not this machine's, so a plugin whose requirements branch that way is repackaged where it will run.
+ */
+function markerWarnings(targets: readonly Target[], host: { readonly platform: string; readonly version: string }): string[] {
+  return targets
+    .filter((t) => !t.runnable)
+    .map(
+      (t) =>
+        `environment markers in the requirements are evaluated for this machine (${host.platform}, CPython ${host.version}), not for ${describeTarget(t)}: ` +
+        "pip cannot evaluate them for another machine; if the requirements branch on platform or Python version, repackage on such a machine",
+    );
 }
 
 async function proofFor(targets: readonly Target[], entries: Parameters<typeof proveOffline>[0], workDir: string, options: RepackageOptions): Promise<OfflineProof> {

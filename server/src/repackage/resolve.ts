@@ -56,7 +56,7 @@ export async function resolveTarget(target: Target, input: ResolveInput, setting
     input.requirementsFile,
     ...(input.constraintsFile ? ["-c", input.constraintsFile] : []),
   ];
-  const result = await runCommand(target.interpreter, args, { env: pipEnvironment(), ...(signal ? { signal } : {}) });
+  const result = await runCommand(target.interpreter, args, { env: pipEnvironment({ TMPDIR: settings.tmpDir }), ...(signal ? { signal } : {}) });
   if (result.code !== 0) throw resolutionError(target, result.output, settings.indexUrl);
 
   const parsed = JSON.parse(await readFile(report, "utf8")) as { install?: ReportItem[] };
@@ -82,6 +82,13 @@ function distributionOf(item: ReportItem, target: Target): ResolvedDistribution 
 /** resolutionError turns pip's failure into what to do about it, keeping pip's words as the detail. */
 export function resolutionError(target: Target, output: string, indexUrl: string): RepackageError {
   const where = describeTarget(target);
+  // An unreachable index also ends in "No matching distribution": what to fix is the index, not the version.
+  if (/NewConnectionError|Max retries exceeded|Could not fetch URL|Name or service not known|Connection refused/.test(output)) {
+    return new RepackageError(
+      `cannot reach the Python package index${indexUrl ? ` ${indexUrl}` : ""} while resolving for ${where}; set PIP_MIRROR_URL to an index this machine can reach`,
+      output,
+    );
+  }
   const missing = /No matching distribution found for (.+)$/m.exec(output)?.[1]?.trim();
   if (missing) {
     const offered = new RegExp(`requirement ${escapeRegExp(missing)} \\(from versions: ([^)]*)\\)`).exec(output)?.[1]?.trim();
@@ -90,12 +97,6 @@ export function resolutionError(target: Target, output: string, indexUrl: string
       : "this target takes wheels only (an sdist can only be built on the machine and Python it is for): choose a version that publishes a wheel for it, or repackage on such a machine without --platform";
     return new RepackageError(
       `no wheel of ${missing} for ${where}: ${hint}${offered && offered !== "none" ? ` (versions that fit: ${offered})` : ""}`,
-      output,
-    );
-  }
-  if (/NewConnectionError|Max retries exceeded|Could not fetch URL|Name or service not known|Connection refused/.test(output)) {
-    return new RepackageError(
-      `cannot reach the Python package index${indexUrl ? ` ${indexUrl}` : ""} while resolving for ${where}; set PIP_MIRROR_URL to an index this machine can reach`,
       output,
     );
   }

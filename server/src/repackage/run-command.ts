@@ -1,7 +1,10 @@
 /**
  * runCommand runs one pip/python step of the repackager to completion, handing each stdout line to a callback
  * (pip's "Saved ..." lines drive the download progress) and keeping the tail of both streams for the error
- * message. A cancelled run kills the child, so no pip outlives the request that started it.
+ * message. Each step runs in its own process group: pip starts children of its own (build backends, the pip
+ * that installs build dependencies), and a cancelled run ends the whole group (SIGTERM, then SIGKILL), so no
+ * pip outlives the request that started it. Give steps a TMPDIR inside the run's scratch directory so that what
+ * pip leaves in its temporary directories goes with it.
  */
 import { spawn } from "node:child_process";
 import { RepackageError } from "./errors.js";
@@ -20,6 +23,20 @@ export interface CommandOptions {
 }
 
 const TAIL_BYTES = 16 * 1024;
+/** How long a cancelled step's process group gets to clean up after SIGTERM. */
+const KILL_GRACE_MS = 3_000;
+
+/** Process groups still running, ended if this process exits first (a crash must not orphan pip). */
+const running = new Set<number>();
+let exitHookInstalled = false;
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // The group is gone already.
+  }
+}
 
 export function runCommand(command: string, args: readonly string[], options: CommandOptions): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
@@ -27,14 +44,24 @@ export function runCommand(command: string, args: readonly string[], options: Co
       reject(new RepackageError("repackaging was cancelled"));
       return;
     }
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const pid = child.pid;
+    if (pid !== undefined) {
+      running.add(pid);
+      if (!exitHookInstalled) {
+        exitHookInstalled = true;
+        process.once("exit", () => running.forEach((p) => signalGroup(p, "SIGKILL")));
+      }
+    }
     let tail = "";
     let partial = "";
     const keep = (text: string): void => {
       tail = (tail + text).slice(-TAIL_BYTES);
     };
     const onAbort = (): void => {
-      child.kill("SIGKILL");
+      if (pid === undefined) return;
+      signalGroup(pid, "SIGTERM");
+      setTimeout(() => signalGroup(pid, "SIGKILL"), KILL_GRACE_MS).unref();
     };
     options.signal?.addEventListener("abort", onAbort, { once: true });
     child.stdout.setEncoding("utf8").on("data", (text: string) => {
@@ -46,10 +73,12 @@ export function runCommand(command: string, args: readonly string[], options: Co
     });
     child.stderr.setEncoding("utf8").on("data", keep);
     child.on("error", (err) => {
+      if (pid !== undefined) running.delete(pid);
       options.signal?.removeEventListener("abort", onAbort);
       reject(new RepackageError(`cannot run ${command}: ${err.message}; is it installed and on PATH?`));
     });
     child.on("close", (code, signal) => {
+      if (pid !== undefined) running.delete(pid);
       options.signal?.removeEventListener("abort", onAbort);
       if (partial !== "") options.onLine?.(partial);
       if (options.signal?.aborted) {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { PythonHost } from "./python-host.js";
 import { resolutionError } from "./resolve.js";
-import { compatiblePlatforms, planTargets, targetArguments } from "./targets.js";
+import { fetchOptions } from "./pip-options.js";
+import { compatiblePlatforms, planTargets, targetArguments, uvEnvironmentOf } from "./targets.js";
 
 const host: PythonHost = {
   interpreter: "python3",
@@ -47,6 +48,7 @@ describe("planTargets", () => {
   it("refuses what is not a platform tag or a CPython version, saying what would be", async () => {
     await expect(planTargets(["linux/amd64"], "3.11", host)).rejects.toThrow(/not a pip platform tag; use tags such as manylinux2014_x86_64/);
     await expect(planTargets([], "3", host)).rejects.toThrow(/not a CPython version such as 3\.12/);
+    await expect(planTargets(["linux_x86_64"], "3.11", host)).rejects.toThrow(/use a portable tag such as manylinux_2_28_x86_64/);
   });
 });
 
@@ -62,9 +64,35 @@ describe("resolutionError", () => {
     expect(error.detail).toContain("No matching distribution");
   });
 
-  it("tells an unreachable index apart", async () => {
+  it("tells an unreachable index apart, though pip then also finds no distribution", async () => {
     const [target] = await planTargets([], "3.11", host);
-    const error = resolutionError(target!, "WARNING: Retrying ... NewConnectionError('Connection refused')", "https://mirror/simple");
+    const error = resolutionError(
+      target!,
+      "WARNING: Retrying ... NewConnectionError('Connection refused')\nERROR: Could not find a version that satisfies the requirement x (from versions: none)\nERROR: No matching distribution found for x",
+      "https://mirror/simple",
+    );
     expect(error.message).toBe("cannot reach the Python package index https://mirror/simple while resolving for linux_x86_64 / CPython 3.11; set PIP_MIRROR_URL to an index this machine can reach");
+  });
+});
+
+describe("uvEnvironmentOf", () => {
+  it("says which machines a target's wheels are for, as a PEP 508 marker", async () => {
+    const [native] = await planTargets([], "3.11", host);
+    expect(uvEnvironmentOf(native!)).toBe("sys_platform == 'linux' and platform_machine == 'x86_64' and python_version == '3.11'");
+    const targets = await planTargets(["manylinux_2_28_aarch64", "macosx_11_0_arm64", "macosx_10_9_universal2", "win_amd64"], "3.12", host);
+    expect(targets.map(uvEnvironmentOf)).toEqual([
+      "sys_platform == 'linux' and platform_machine == 'aarch64' and python_version == '3.12'",
+      "sys_platform == 'darwin' and platform_machine == 'arm64' and python_version == '3.12'",
+      "sys_platform == 'darwin' and python_version == '3.12'",
+      "sys_platform == 'win32' and platform_machine == 'AMD64' and python_version == '3.12'",
+    ]);
+  });
+});
+
+describe("fetchOptions", () => {
+  it("keeps from PIP_EXTRA_ARGS what download and wheel also accept, with its values", () => {
+    expect(
+      fetchOptions(["--break-system-packages", "--trusted-host", "mirror", "--timeout=60", "--no-warn-script-location", "--extra-index-url", "https://x/simple", "--pre", "--user"]),
+    ).toEqual(["--trusted-host", "mirror", "--timeout=60", "--extra-index-url", "https://x/simple", "--pre"]);
   });
 });

@@ -48,6 +48,11 @@ export async function planTargets(platforms: readonly string[], pythonVersion: s
         `platform ${JSON.stringify(platform)} is not a pip platform tag; use tags such as manylinux2014_x86_64, manylinux_2_17_aarch64, macosx_11_0_arm64`,
       );
     }
+    if (/^linux_/.test(platform)) {
+      throw new RepackageError(
+        `platform ${platform} names wheels built for one particular Linux machine, which indexes do not publish; use a portable tag such as manylinux_2_28_${platform.slice("linux_".length)} (any glibc 2.28+ machine), or leave --platform out for this machine`,
+      );
+    }
     if (seen.has(platform)) continue;
     seen.add(platform);
     const runnable = interpreter !== undefined && host.platformTags.has(platform);
@@ -103,6 +108,24 @@ export function compatiblePlatforms(platform: string): string[] {
   const musl = /^musllinux_1_(\d+)_(.+)$/.exec(platform);
   if (musl) return Array.from({ length: Number(musl[1]) }, (_, i) => `musllinux_1_${Number(musl[1]) - i}_${musl[2]}`);
   return [platform];
+}
+
+const MACHINES: Readonly<Record<string, string>> = { amd64: "AMD64", arm64: "ARM64" };
+
+/**
+ * uvEnvironmentOf is the PEP 508 marker of the machines a target's wheels are for, for `[tool.uv] environments`:
+ * without it uv locks for every platform and Python and asks for wheels (colorama for Windows, backports for
+ * older Pythons) that are not in the package.
+ */
+export function uvEnvironmentOf(target: Target): string {
+  const python = `python_version == '${target.pythonVersion}'`;
+  const linux = /^(?:manylinux_\d+_\d+|musllinux_\d+_\d+|manylinux\d*|linux)_(.+)$/.exec(target.platform);
+  if (linux) return `sys_platform == 'linux' and platform_machine == '${linux[1]}' and ${python}`;
+  const mac = /^macosx_\d+_\d+_(.+)$/.exec(target.platform);
+  if (mac) return mac[1] === "x86_64" || mac[1] === "arm64" ? `sys_platform == 'darwin' and platform_machine == '${mac[1]}' and ${python}` : `sys_platform == 'darwin' and ${python}`;
+  const windows = /^win_(.+)$/.exec(target.platform);
+  if (windows) return `sys_platform == 'win32' and platform_machine == '${MACHINES[windows[1] ?? ""] ?? windows[1]}' and ${python}`;
+  return python;
 }
 
 /** describeTarget: "manylinux2014_aarch64 / CPython 3.12". */

@@ -85,5 +85,7 @@ export interface RepackageOutcome {
   readonly downloads: { readonly fromCache: number; readonly fetched: number; readonly built: number };
   /** What was changed in the plugin's files to make it install offline. */
   readonly rewrites: readonly string[];
+  /** What the operator should know about the result (e.g. markers evaluated for this machine, not the target). */
+  readonly warnings: readonly string[];
   readonly proof: OfflineProof;
 }

@@ -129,6 +129,9 @@ export function createRepackageService(deps: RepackageServiceDeps): ServiceImpl<
   return {
     async *repackage(req, ctx) {
       requireTenant(req.tenantId);
+      if (req.indexUrl && !/^https?:\/\/\S+$/.test(req.indexUrl)) {
+        throw new InvalidArgumentError(`index_url ${JSON.stringify(req.indexUrl)} is not an http(s) URL of a PEP 503 index`);
+      }
       if (req.sign && !deps.signingKey) {
         throw new FailedPreconditionError("sign was asked, but this daemon has no signing key: set REPACKAGE_SIGNING_KEY to a private key PEM file");
       }
@@ -204,6 +207,8 @@ export function createRepackageService(deps: RepackageServiceDeps): ServiceImpl<
               pythonVersion: proof.pythonVersion,
               message: proof.status === "passed" ? "" : proof.message,
             },
+            changes: [...outcome.rewrites],
+            warnings: [...outcome.warnings],
           }),
         },
       };

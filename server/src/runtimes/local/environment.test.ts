@@ -190,6 +190,8 @@ describe("manifest runner", () => {
     expect(runnerVersionOf(manifest("    entrypoint: main\n    version: '3.12'\n"))).toBe("3.12");
     expect(entrypointOf([])).toBe("main");
     expect(runnerVersionOf(manifest("    version: '3.12; rm -rf /'\n"))).toBeUndefined();
+    // Unquoted, YAML would read 3.10 as the number 3.1.
+    expect(runnerVersionOf(manifest("    version: 3.10\n"))).toBe("3.10");
   });
 
   it("refuses an entrypoint that is not a module name", () => {

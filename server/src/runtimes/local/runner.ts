@@ -22,7 +22,8 @@ function runnerOf(entries: readonly PackageEntry[]): Record<string, unknown> | u
   const manifest = entries.find((e) => e.name === "manifest.yaml");
   if (!manifest) return undefined;
   try {
-    const document = parse(manifest.data.toString("utf8")) as { meta?: { runner?: unknown } } | null;
+    // The failsafe schema keeps every scalar as written: an unquoted `version: 3.10` must stay "3.10", not 3.1.
+    const document = parse(manifest.data.toString("utf8"), { schema: "failsafe" }) as { meta?: { runner?: unknown } } | null;
     const runner = document?.meta?.runner;
     return typeof runner === "object" && runner !== null ? (runner as Record<string, unknown>) : undefined;
   } catch {
@@ -39,6 +40,5 @@ export function entrypointOf(entries: readonly PackageEntry[]): string {
 /** runnerVersionOf reads the python version the manifest asks for, when it is a plain `3.N`. */
 export function runnerVersionOf(entries: readonly PackageEntry[]): string | undefined {
   const version = runnerOf(entries)?.["version"];
-  const text = typeof version === "number" ? String(version) : version;
-  return typeof text === "string" && PYTHON_VERSION.test(text) ? text : undefined;
+  return typeof version === "string" && PYTHON_VERSION.test(version) ? version : undefined;
 }
