@@ -8,15 +8,12 @@ import { InstallTaskStatus } from "../../gen/dify/plugin/v1/install_pb.js";
 import { buildPackage } from "../src/packaging/build-package.js";
 import { fixtureTree } from "../test/fixture-packages.js";
 import { TEST_SERVER_KEY, startTestDaemon } from "../test/harness.js";
-import { printFigure } from "./stats.js";
+import { median, printFigure } from "./stats.js";
 
 const run = promisify(execFile);
 const TINYDEP = path.resolve(import.meta.dirname, "../test/fixtures/runtime/tinydep");
 const RUNS = 3;
 
-function median(values: number[]): number {
-  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
-}
 
 /**
  * benchInstallTime: a plugin with one bundled wheel installed through the daemon (upload, task, extract, venv,

@@ -9,7 +9,7 @@ import { decodeArchive } from "../src/packaging/decode.js";
 import { decodePackage } from "../src/packaging/decode-package.js";
 import { loadTrustedKeys } from "../src/packaging/trusted-keys.js";
 import { writeArchive } from "../src/packaging/write-archive.js";
-import { printFigure } from "./stats.js";
+import { median, printFigure } from "./stats.js";
 
 const FIXTURE = path.resolve(import.meta.dirname, "../../../shared/fixtures/packages/dummy_plugin.difypkg");
 const LIMIT = 50 * 1024 * 1024;
@@ -20,11 +20,6 @@ async function buildLargePackage(): Promise<Buffer> {
   const base = await decodeArchive(readFileSync(FIXTURE), { maxPackageBytes: LIMIT, maxUncompressedBytes: LIMIT });
   const filler = Array.from({ length: 12 }, (_, i) => ({ name: `data/blob-${i}.bin`, data: randomBytes(4 * 1024 * 1024) }));
   return writeArchive([...base.entries, ...filler]);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
 /**

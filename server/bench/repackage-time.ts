@@ -8,15 +8,12 @@ import { loadTrustedKeys } from "../src/packaging/trusted-keys.js";
 import { repackage } from "../src/repackage/repackage.js";
 import { fixtureTree } from "../test/fixture-packages.js";
 import { buildDistributions, hermeticPipEnv, startSimpleIndex, type TinyProject } from "../test/python-index.js";
-import { printFigure } from "./stats.js";
+import { median, printFigure } from "./stats.js";
 
 const run = promisify(execFile);
 const RUNS = 3;
 const DEPENDENCIES = 20;
 
-function median(values: number[]): number {
-  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
-}
 
 /**
  * benchRepackageTime: repackaging a plugin whose requirements.txt names 20 distributions (each ~200 KiB, a few

@@ -30,3 +30,8 @@ export async function timeSequential(call: () => Promise<unknown>, count: number
 export function printFigure(figure: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(figure)}\n`);
 }
+
+/** median of a few timed runs (the upper middle one for an even count). */
+export function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+}

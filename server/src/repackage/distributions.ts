@@ -30,8 +30,6 @@ export interface ObtainedWheel {
 
 export interface ObtainContext {
   readonly settings: PipSettings;
-  /** A scratch directory of this run. */
-  readonly workDir: string;
   readonly onProgress?: (progress: RepackageProgress) => void;
   readonly signal?: AbortSignal;
 }

@@ -10,12 +10,12 @@ import { INSTALLER_ENV_ALLOWLIST } from "../runtimes/local/child-env.js";
  * which pip honours whatever its value and which would turn off the HTTP cache the repackager shares between
  * runs (it passes --cache-dir itself).
  */
-const DAEMON_SETTINGS = new Set(["PIP_MIRROR_URL", "PIP_EXTRA_ARGS", "PIP_NO_CACHE_DIR"]);
+const NOT_FOR_PIP = new Set(["PIP_MIRROR_URL", "PIP_EXTRA_ARGS", "PIP_NO_CACHE_DIR"]);
 
 export function pipEnvironment(extra: Readonly<Record<string, string>> = {}, source: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(source)) {
-    if (value !== undefined && (INSTALLER_ENV_ALLOWLIST.includes(name) || (name.startsWith("PIP_") && !DAEMON_SETTINGS.has(name)))) env[name] = value;
+    if (value !== undefined && (INSTALLER_ENV_ALLOWLIST.includes(name) || (name.startsWith("PIP_") && !NOT_FOR_PIP.has(name)))) env[name] = value;
   }
   return { ...env, PIP_DISABLE_PIP_VERSION_CHECK: "1", PIP_NO_INPUT: "1", PYTHONUNBUFFERED: "1", ...extra };
 }

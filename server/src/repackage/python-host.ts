@@ -3,9 +3,7 @@
  * logic, through pip's vendored `packaging`), and whether a `pythonX.Y` for another version is on PATH. A
  * target the host can run gets sdists built and the offline proof; any other target is binary-only.
  */
-import { constants } from "node:fs";
-import { access } from "node:fs/promises";
-import path from "node:path";
+import { findPython } from "../runtimes/local/find-on-path.js";
 import { RepackageError } from "./errors.js";
 import { pipEnvironment } from "./pip-environment.js";
 import { lastJsonLine, runCommand } from "./run-command.js";
@@ -41,19 +39,7 @@ export async function probePython(interpreter: string, signal?: AbortSignal): Pr
   return { interpreter, version: probed.version, platform: probed.platform, platformTags: new Set(probed.tags) };
 }
 
-/**
- * interpreterFor finds `pythonX.Y` on PATH when the default interpreter is another version. A candidate must
- * run and report that version with pip importable: version managers put shims on PATH that exist for every
- * version and fail for those not selected.
- */
+/** interpreterFor is the interpreter for a target version: the default one, or a working `pythonX.Y` on PATH. */
 export async function interpreterFor(version: string, host: PythonHost): Promise<string | undefined> {
-  if (version === host.version) return host.interpreter;
-  for (const dir of (process.env["PATH"] ?? "").split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, `python${version}`);
-    if (!(await access(candidate, constants.X_OK).then(() => true, () => false))) continue;
-    const probe = await runCommand(candidate, ["-c", "import sys, pip; print('%d.%d' % sys.version_info[:2])"], { env: pipEnvironment() }).catch(() => undefined);
-    if (probe?.code === 0 && probe.output.split("\n").pop()?.trim() === version) return candidate;
-  }
-  return undefined;
+  return version === host.version ? host.interpreter : findPython(version);
 }

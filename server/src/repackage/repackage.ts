@@ -110,7 +110,7 @@ async function repackageIn(workDir: string, source: DecodedPackage, baseName: st
     progress({ stage: "resolve", message: `resolving ${dependencies.sources.join(" + ")} for ${describeTarget(target)}`, platform: target.platform });
     const resolved = await resolveTarget(target, { requirementsFile, workDir, ...(constraintsFile ? { constraintsFile } : {}) }, settings, signal);
     progress({ stage: "resolve", message: `${resolved.length} distributions for ${describeTarget(target)}`, platform: target.platform, completed: 0, total: resolved.length });
-    const obtained = await obtainWheels(target, resolved, { settings, workDir, onProgress: progress, ...(signal ? { signal } : {}) });
+    const obtained = await obtainWheels(target, resolved, { settings, onProgress: progress, ...(signal ? { signal } : {}) });
     for (const wheel of obtained) {
       if (wheel.origin === "cache") downloads.fromCache++;
       else if (wheel.origin === "download") downloads.fetched++;

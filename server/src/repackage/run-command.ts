@@ -7,6 +7,7 @@
  * pip leaves in its temporary directories goes with it.
  */
 import { spawn } from "node:child_process";
+import { killOnExit, signalChild } from "../child-reaper.js";
 import { RepackageError } from "./errors.js";
 
 export interface CommandResult {
@@ -26,18 +27,6 @@ const TAIL_BYTES = 16 * 1024;
 /** How long a cancelled step's process group gets to clean up after SIGTERM. */
 const KILL_GRACE_MS = 3_000;
 
-/** Process groups still running, ended if this process exits first (a crash must not orphan pip). */
-const running = new Set<number>();
-let exitHookInstalled = false;
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // The group is gone already.
-  }
-}
-
 export function runCommand(command: string, args: readonly string[], options: CommandOptions): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     if (options.signal?.aborted) {
@@ -46,13 +35,8 @@ export function runCommand(command: string, args: readonly string[], options: Co
     }
     const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     const pid = child.pid;
-    if (pid !== undefined) {
-      running.add(pid);
-      if (!exitHookInstalled) {
-        exitHookInstalled = true;
-        process.once("exit", () => running.forEach((p) => signalGroup(p, "SIGKILL")));
-      }
-    }
+    // A crash of this process must not orphan pip: the group is killed on the way out.
+    const release = pid === undefined ? () => undefined : killOnExit(pid, { kind: "pip", group: true });
     let tail = "";
     let partial = "";
     const keep = (text: string): void => {
@@ -60,8 +44,8 @@ export function runCommand(command: string, args: readonly string[], options: Co
     };
     const onAbort = (): void => {
       if (pid === undefined) return;
-      signalGroup(pid, "SIGTERM");
-      setTimeout(() => signalGroup(pid, "SIGKILL"), KILL_GRACE_MS).unref();
+      signalChild(pid, "SIGTERM", true);
+      setTimeout(() => signalChild(pid, "SIGKILL", true), KILL_GRACE_MS).unref();
     };
     options.signal?.addEventListener("abort", onAbort, { once: true });
     child.stdout.setEncoding("utf8").on("data", (text: string) => {
@@ -73,12 +57,12 @@ export function runCommand(command: string, args: readonly string[], options: Co
     });
     child.stderr.setEncoding("utf8").on("data", keep);
     child.on("error", (err) => {
-      if (pid !== undefined) running.delete(pid);
+      release();
       options.signal?.removeEventListener("abort", onAbort);
       reject(new RepackageError(`cannot run ${command}: ${err.message}; is it installed and on PATH?`));
     });
     child.on("close", (code, signal) => {
-      if (pid !== undefined) running.delete(pid);
+      release();
       options.signal?.removeEventListener("abort", onAbort);
       if (partial !== "") options.onLine?.(partial);
       if (options.signal?.aborted) {

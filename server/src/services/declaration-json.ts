@@ -3,8 +3,11 @@ import { PluginCategory } from "../../../gen/dify/plugin/v1/common_pb.js";
 import { PluginDeclarationSchema, type PluginDeclaration } from "../../../gen/dify/plugin/v1/declaration_pb.js";
 import type { JsonObject } from "../db/tables.js";
 
-// The declaration is stored in Dify's JSON shape; only `category` is spelled differently from proto JSON.
-const CATEGORIES: Record<string, PluginCategory> = {
+/**
+ * PLUGIN_CATEGORIES: Dify's category words. The declaration is stored in Dify's JSON shape, where only `category`
+ * is spelled differently from proto JSON; Dify's HTTP routes take the same words.
+ */
+export const PLUGIN_CATEGORIES: Readonly<Record<string, PluginCategory>> = {
   tool: PluginCategory.TOOL,
   model: PluginCategory.MODEL,
   extension: PluginCategory.EXTENSION,
@@ -15,7 +18,7 @@ const CATEGORIES: Record<string, PluginCategory> = {
 
 /** categoryName is the declaration `category` a PluginCategory filter selects; undefined for UNSPECIFIED. */
 export function categoryName(category: PluginCategory): string | undefined {
-  return Object.entries(CATEGORIES).find(([, value]) => value === category)?.[0];
+  return Object.entries(PLUGIN_CATEGORIES).find(([, value]) => value === category)?.[0];
 }
 
 /**
@@ -27,7 +30,7 @@ export function declarationFromJson(declaration: JsonObject): PluginDeclaration 
   const { category, ...rest } = declaration;
   const json: ProtoJsonObject = { ...rest };
   // Proto JSON accepts an enum as its number; an unknown word is left unspecified rather than failing the read.
-  const value = typeof category === "string" ? CATEGORIES[category] : undefined;
+  const value = typeof category === "string" ? PLUGIN_CATEGORIES[category] : undefined;
   if (value !== undefined) json["category"] = value;
   return fromJson(PluginDeclarationSchema, json, { ignoreUnknownFields: true });
 }

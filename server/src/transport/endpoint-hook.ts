@@ -133,7 +133,9 @@ export function createEndpointHookHandler(options: EndpointHookOptions): NodeHan
     if (options.runtimes) {
       try {
         await options.runtimes.get(resolved.installation.pluginUniqueIdentifier);
-      } catch {
+      } catch (err) {
+        // Dify's caller gets Go's answer; the operator gets the reason (a launch that failed, a runtime gone).
+        logger.warn({ err, hookId, plugin: resolved.installation.pluginUniqueIdentifier }, "endpoint's plugin has no running runtime");
         return sendJson(res, 404, envelope(-404, "PluginNotFoundError", "plugin not found"));
       }
     }

@@ -16,6 +16,7 @@ import type { Logger } from "../../logger.js";
 import type { PackageEntry } from "../../packaging/archive.js";
 import { parseUniqueIdentifier } from "../../packaging/identifier.js";
 import { installerEnvironment } from "./child-env.js";
+import { findOnPath, findPython } from "./find-on-path.js";
 import { type DependencyPlan, planDependencies } from "./dependencies.js";
 import { runnerVersionOf } from "./runner.js";
 import { type EnvironmentOptions, LOCAL_DEFAULTS } from "./options.js";
@@ -202,9 +203,9 @@ function installArguments(
 async function interpreterFor(entries: readonly PackageEntry[], logger: Logger): Promise<string> {
   const version = runnerVersionOf(entries);
   if (version === undefined) return LOCAL_DEFAULTS.pythonInterpreter;
-  const wanted = `python${version}`;
-  if (await findOnPath(wanted)) return wanted;
-  logger.warn({ wanted, using: LOCAL_DEFAULTS.pythonInterpreter }, "the python version the plugin asks for is not installed");
+  const found = await findPython(version);
+  if (found) return found;
+  logger.warn({ wanted: `python${version}`, using: LOCAL_DEFAULTS.pythonInterpreter }, "the python version the plugin asks for is not installed");
   return LOCAL_DEFAULTS.pythonInterpreter;
 }
 
@@ -213,15 +214,6 @@ async function readOptional(file: string): Promise<string | undefined> {
     if (err.code === "ENOENT") return undefined;
     throw err;
   });
-}
-
-async function findOnPath(binary: string): Promise<string | undefined> {
-  for (const dir of (process.env["PATH"] ?? "").split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, binary);
-    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
-  }
-  return undefined;
 }
 
 /**

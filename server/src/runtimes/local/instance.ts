@@ -4,6 +4,7 @@
  * when the process goes away fails every open session at once with the exit status and the stderr tail.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { killOnExit, liveChildren } from "../../child-reaper.js";
 import { RuntimeUnavailableError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import { LineSplitter, readPluginEvents } from "../protocol/line-codec.js";
@@ -40,34 +41,17 @@ export interface InstanceExit {
   readonly description: string;
 }
 
-/** Pids of every plugin process this daemon started and has not seen exit, killed if the daemon exits first. */
-const livePids = new Set<number>();
-let exitHookInstalled = false;
-
-function trackPid(pid: number): void {
-  livePids.add(pid);
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on("exit", () => {
-    for (const live of livePids) {
-      try {
-        process.kill(live, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-  });
-}
-
 /** livePluginPids lists the plugin processes still running (for health checks and tests). */
 export function livePluginPids(): number[] {
-  return [...livePids];
+  return liveChildren("plugin");
 }
 
 const STDERR_LINE_BYTES = 64 * 1024;
 
 export class PluginInstance {
   readonly pid: number | undefined;
+  /** Stops tracking the process for the daemon's exit (once it has exited). */
+  #release: () => void = () => undefined;
   /** Resolves at the first heartbeat; rejects if the process exits (or is killed) before. */
   readonly ready: Promise<void>;
   /** Resolves once the process is gone and its sessions were failed. */
@@ -106,7 +90,7 @@ export class PluginInstance {
       detached: false,
     });
     this.pid = this.#child.pid;
-    if (this.pid !== undefined) trackPid(this.pid);
+    if (this.pid !== undefined) this.#release = killOnExit(this.pid, { kind: "plugin" });
 
     const child = this.#child;
     child.stdin.on("error", (err) => options.logger.debug({ err }, "plugin stdin closed"));
@@ -146,7 +130,7 @@ export class PluginInstance {
     });
     child.once("exit", (code, signal) => {
       this.#exitStatus = { code, signal };
-      if (this.pid !== undefined) livePids.delete(this.pid);
+      this.#release();
       // Let stdout drain (its last lines may end sessions normally), but don't wait for a grandchild holding it.
       setTimeout(() => this.#finish(), 200).unref();
     });
@@ -275,7 +259,7 @@ export class PluginInstance {
   #finish(): void {
     if (this.#exit) return;
     if (this.#idle) clearTimeout(this.#idle);
-    if (this.pid !== undefined) livePids.delete(this.pid);
+    this.#release();
     const exit: InstanceExit = {
       code: this.#exitStatus?.code ?? null,
       signal: this.#exitStatus?.signal ?? null,

@@ -39,7 +39,7 @@ export function unaryDispatch<I extends DescMessage, O extends DescMessage>(
   bind: Bind<I>,
   render: (answer: MessageShape<O>) => unknown,
 ): DifyRoute {
-  return dispatchRoute(path, bind, async function* (ctx, input) {
+  return streamRoute(path, bind, async function* (ctx, input) {
     yield render(await callUnary(ctx.services.invoke, method, input as MessageInitShape<I>, ctx.scope));
   });
 }
@@ -51,7 +51,7 @@ export function streamDispatch<I extends DescMessage, O extends DescMessage>(
   bind: Bind<I>,
   render: (answer: MessageShape<O>) => unknown,
 ): DifyRoute {
-  return dispatchRoute(path, bind, async function* (ctx, input) {
+  return streamRoute(path, bind, async function* (ctx, input) {
     for await (const message of callStream(ctx.services.invoke, method, input as MessageInitShape<I>, ctx.scope)) yield render(message);
   });
 }
@@ -66,40 +66,34 @@ export function envelopeDispatch<I extends DescMessage, O extends DescMessage>(
   bind: Bind<I>,
   render: (answer: MessageShape<O>) => unknown,
 ): DifyRoute {
-  return {
-    method: "POST",
-    path: `${DISPATCH}/${path}`,
-    auth: true,
-    async handle(ctx) {
-      const input = await bindOrRefuse(ctx, bind);
-      if (input === undefined) return;
-      let answer: MessageShape<O>;
-      try {
-        answer = await callUnary(ctx.services.invoke, method, input as MessageInitShape<I>, ctx.scope);
-      } catch (err) {
-        const failure = failureOf(err, ctx.logger, ctx.routeName);
-        const [status, error] = failsInStream(failure) ? [500, streamErrorOf(failure)] : preStreamAnswer(failure.connect.code, difyErrorOf(failure));
-        writeJson(ctx.res, status, errorEnvelope(error));
-        return;
-      }
-      writeJson(ctx.res, 200, successEnvelope(render(answer)));
-    },
-  };
+  return dispatchRoute(path, bind, async (ctx, input) => {
+    let answer: MessageShape<O>;
+    try {
+      answer = await callUnary(ctx.services.invoke, method, input as MessageInitShape<I>, ctx.scope);
+    } catch (err) {
+      const failure = failureOf(err, ctx.logger, ctx.routeName);
+      const [status, error] = failsInStream(failure) ? [500, streamErrorOf(failure)] : preStreamAnswer(failure.connect.code, difyErrorOf(failure));
+      writeJson(ctx.res, status, errorEnvelope(error));
+      return;
+    }
+    writeJson(ctx.res, 200, successEnvelope(render(answer)));
+  });
 }
 
-function dispatchRoute<I extends DescMessage>(
-  path: string,
-  bind: Bind<I>,
-  produce: (ctx: RouteContext, input: object) => AsyncGenerator<unknown>,
-): DifyRoute {
+/** streamRoute answers with Dify's SSE stream of what `produce` yields. */
+function streamRoute<I extends DescMessage>(path: string, bind: Bind<I>, produce: (ctx: RouteContext, input: object) => AsyncGenerator<unknown>): DifyRoute {
+  return dispatchRoute(path, bind, (ctx, input) => stream(ctx, produce(ctx, input)));
+}
+
+/** dispatchRoute is a POST under the dispatch prefix whose body is bound (or refused with Dify's 400) before `answer` runs. */
+function dispatchRoute<I extends DescMessage>(path: string, bind: Bind<I>, answer: (ctx: RouteContext, input: object) => Promise<void>): DifyRoute {
   return {
     method: "POST",
     path: `${DISPATCH}/${path}`,
     auth: true,
     async handle(ctx) {
       const input = await bindOrRefuse(ctx, bind);
-      if (input === undefined) return;
-      await stream(ctx, produce(ctx, input));
+      if (input !== undefined) await answer(ctx, input);
     },
   };
 }

@@ -17,6 +17,7 @@ import { mediaType } from "./http-io.js";
 import { providerRoutes } from "./provider-routes.js";
 import { AnswerError, envelopeRoute, jsonBody, tenantOf, when, type DifyRoute, type RouteContext } from "./route.js";
 import { callUnary } from "./rpc.js";
+import { PLUGIN_CATEGORIES } from "../../services/declaration-json.js";
 import { uploadRoutes } from "./upload-routes.js";
 import { declarationJson, installationRowJson, installationViewJson, installTaskJson, runtimeTypeName, verificationJson } from "./wire-shapes.js";
 
@@ -28,15 +29,6 @@ import { declarationJson, installationRowJson, installationViewJson, installTask
 const M = "/plugin/:tenant_id/management";
 const rpc = PluginService.method;
 
-/** Dify's category words, as the `{category}/list` and `installation/ids` routes take them. */
-const CATEGORIES: Readonly<Record<string, PluginCategory>> = {
-  tool: PluginCategory.TOOL,
-  model: PluginCategory.MODEL,
-  extension: PluginCategory.EXTENSION,
-  "agent-strategy": PluginCategory.AGENT_STRATEGY,
-  datasource: PluginCategory.DATASOURCE,
-  trigger: PluginCategory.TRIGGER,
-};
 const LANGUAGES = new Set(["en_US", "zh_Hans", "ja_JP", "pt_BR"]);
 
 const plugin = (ctx: RouteContext) => ctx.services.plugin;
@@ -51,7 +43,7 @@ async function queryOrBody(ctx: RouteContext, name: string): Promise<unknown> {
 
 function categoryOf(value: string | null): PluginCategory {
   if (value === null || value === "") throw BindError.field("Category", "required");
-  const category = CATEGORIES[value];
+  const category = PLUGIN_CATEGORIES[value];
   if (category === undefined) throw AnswerError.badRequest(`invalid category: ${value}`);
   return category;
 }
