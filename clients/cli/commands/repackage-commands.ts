@@ -1,9 +1,7 @@
 import type { Command } from "commander";
 import { CliError, createOutput, fail } from "../output.js";
-import { createProgressDisplay } from "../repackage-progress.js";
-import { repackageSummary } from "../repackage-summary.js";
 
-// Loaded on demand: the repackager runs the daemon's packaging code and pip, offline from any daemon.
+// Loaded on demand, like the progress bars and the summary: other commands never pay for them.
 const engine = () => import("../../../server/src/repackage/command.js");
 
 type Source = import("../../../server/src/repackage/types.js").RepackageSource;
@@ -44,6 +42,8 @@ function withRepackageOptions(command: Command): Command {
 
 async function run(source: Source, flags: RepackageFlags): Promise<void> {
   const out = createOutput(Boolean(flags.json));
+  const { createProgressDisplay } = await import("../repackage-progress.js");
+  const { repackageSummary } = await import("../repackage-summary.js");
   const display = createProgressDisplay(Boolean(flags.json));
   const abort = new AbortController();
   // The first signal cancels (pip's process groups get SIGTERM, the scratch directory is removed); a second one
