@@ -5,17 +5,17 @@ import { InvokeService, InvokeToolResponseSchema } from "../../gen/dify/plugin/v
 
 /**
  * The floor of the transport the daemon is built on: InvokeTool over Connect-ES on Node's h2 server, answered
- * by a handler that yields one text message at once (no auth, no plugin, no pipe). Run in its own process by
+ * by a handler that echoes the text parameter at once (no auth, no plugin, no pipe). Run in its own process by
  * the invocation benchmark, so that its throughput compares with the daemon's and the bare pipe's on the same
  * machine in the same run: no daemon on this stack can be faster than this.
  */
-const answer = create(InvokeToolResponseSchema, { message: { message: { case: "text", value: { text: "x" } } } });
 const server = http2.createServer(
   connectNodeAdapter({
     routes(router) {
       router.service(InvokeService, {
-        async *invokeTool() {
-          yield answer;
+        async *invokeTool(req) {
+          const text = String(req.toolParameters?.["text"] ?? "");
+          yield create(InvokeToolResponseSchema, { message: { message: { case: "text", value: { text } } } });
         },
       });
     },

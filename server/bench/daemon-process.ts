@@ -18,7 +18,7 @@ async function freePort(): Promise<number> {
  * startDaemonProcess runs the daemon as `npm start` would, in a child process with its own data directory
  * (embedded database unless DB_URL is set), and resolves once health answers SERVING.
  */
-export async function startDaemonProcess(env: Record<string, string>): Promise<{ baseUrl: string; key: string; stop(): Promise<void> }> {
+export async function startDaemonProcess(env: Record<string, string>): Promise<{ baseUrl: string; key: string; pid: number; stop(): Promise<void> }> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "bench-daemon-"));
   const port = await freePort();
   const key = "bench-server-key";
@@ -41,6 +41,7 @@ export async function startDaemonProcess(env: Record<string, string>): Promise<{
   return {
     baseUrl,
     key,
+    pid: child.pid!,
     async stop() {
       const exited = new Promise((resolve) => child.once("exit", resolve));
       child.kill("SIGTERM");
