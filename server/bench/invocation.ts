@@ -11,6 +11,8 @@ import { childPidRunning, cpuMeter } from "./process-cpu.js";
 import { latencyStats, printFigure } from "./stats.js";
 
 const CALLS_PER_LEVEL = 3_000;
+// Unmeasured calls first, so that every figure is the daemon's steady state, with its hot paths compiled.
+const WARMUP_CALLS = 2_000;
 const BARE_WHAT = "same fixture plugin driven directly over its stdin/stdout";
 
 /** startConnectFloor runs connect-floor-server.ts in its own process and resolves with its base URL and pid. */
@@ -91,9 +93,9 @@ export async function benchInvocation(): Promise<void> {
       { name: "dify_dispatch_tool_invoke", levels: [1, 64], what: "POST /plugin/{tenant}/dispatch/tool/invoke (Dify's route, HTTP/1.1 keep-alive), through the daemon", client: difyDispatchClient(daemon.baseUrl, daemon.key) },
     ];
     clients.push(...transports.map((t) => t.client));
-    await runLevel(bare, 16, {}, "driver", 500);
+    await runLevel(bare, 16, {}, "driver", WARMUP_CALLS);
     for (const { name, levels, what, client } of transports) {
-      await runLevel(client, 16, {}, "loadGenerator", 500);
+      await runLevel(client, 16, {}, "loadGenerator", WARMUP_CALLS);
       for (const concurrency of levels) {
         const d = await runLevel(client, concurrency, viaDaemon, "loadGenerator");
         const b = await runLevel(bare, concurrency, viaPipe, "driver");
@@ -126,7 +128,7 @@ async function benchTransportCeiling(bare: Awaited<ReturnType<typeof startBarePl
   const client = thinConnectClient(floor.baseUrl, "unused", "h2");
   try {
     const server = { transport: floor.pid };
-    await runLevel(client, 16, {}, "loadGenerator", 500);
+    await runLevel(client, 16, {}, "loadGenerator", WARMUP_CALLS);
     const single = await runLevel(client, 1, server, "loadGenerator");
     const bareSingle = await runLevel(bare, 1, { plugin: bare.pid }, "driver");
     const busy = await runLevel(client, 64, server, "loadGenerator");
