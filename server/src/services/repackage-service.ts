@@ -41,6 +41,9 @@ export interface RepackageServiceDeps {
 
 const CHUNK_BYTES = 1024 * 1024;
 
+/** What the progress queue carries after the engine's last event (or when the caller left). */
+const END_OF_RUN: ResponseInit = { event: { case: undefined } };
+
 type ResponseInit = MessageInitShape<typeof RepackageResponseSchema>;
 
 const STAGES: Record<RepackageProgress["stage"], RepackageStage> = {
@@ -144,25 +147,39 @@ export function createRepackageService(deps: RepackageServiceDeps): ServiceImpl<
       if (slots.activeCount >= deps.maxConcurrent) {
         queue.push(progressEvent({ stage: "fetch", message: `waiting for a free repackaging slot (${slots.activeCount + slots.pendingCount} runs ahead, REPACKAGE_MAX_CONCURRENT=${deps.maxConcurrent})` }));
       }
+      // The queued run reaches the request through `pending` only, so that a caller who leaves while queued lets
+      // go of it at once (package_bytes may be many MB) instead of when a slot frees; the run then has nothing to do.
+      let pending: RepackageRequest | undefined = req;
+      let started = false;
+      const leave = (): void => {
+        pending = undefined;
+        queue.push(END_OF_RUN);
+      };
+      ctx.signal.addEventListener("abort", leave, { once: true });
+      if (ctx.signal.aborted) leave();
       const run = slots(async (): Promise<RepackageOutcome> => {
-        // A caller that left while queued needs no run.
-        if (ctx.signal.aborted) throw new FailedPreconditionError("the repackaging request was cancelled while it waited for a slot");
-        const source = await sourceOf(req, deps);
+        const request = pending;
+        if (!request) throw new FailedPreconditionError("the repackaging request was cancelled while it waited for a slot");
+        started = true;
+        const source = await sourceOf(request, deps);
         return repackage({
           ...settings,
           source,
-          platforms: req.platforms,
-          ...(req.pythonVersion ? { pythonVersion: req.pythonVersion } : {}),
-          suffix: req.suffix || "offline",
-          ...(req.sign && deps.signingKey ? { signingKey: { ...deps.signingKey, category: CATEGORIES[req.authorizedCategory] ?? "community" } } : {}),
-          indexUrl: req.indexUrl || settings.indexUrl,
-          allowPrerelease: req.allowPrerelease,
-          skipOfflineProof: req.skipOfflineProof,
+          platforms: request.platforms,
+          ...(request.pythonVersion ? { pythonVersion: request.pythonVersion } : {}),
+          suffix: request.suffix || "offline",
+          ...(request.sign && deps.signingKey ? { signingKey: { ...deps.signingKey, category: CATEGORIES[request.authorizedCategory] ?? "community" } } : {}),
+          indexUrl: request.indexUrl || settings.indexUrl,
+          allowPrerelease: request.allowPrerelease,
+          skipOfflineProof: request.skipOfflineProof,
           trustedKeys: deps.trustedKeys,
           onProgress: (p) => queue.push(progressEvent(p)),
           signal: ctx.signal,
         });
-      }).finally(() => queue.push({ event: { case: undefined } }));
+      }).finally(() => {
+        ctx.signal.removeEventListener("abort", leave);
+        queue.push(END_OF_RUN);
+      });
       // The engine's failure surfaces through `await run` below; this keeps it from being reported as unhandled first.
       run.catch(() => undefined);
 
@@ -170,10 +187,11 @@ export function createRepackageService(deps: RepackageServiceDeps): ServiceImpl<
       for (let done = false; !done; ) {
         await queue.wait();
         for (const item of queue.take()) {
-          if (item.event?.case === undefined) done = true;
+          if (item === END_OF_RUN) done = true;
           else yield item;
         }
       }
+      if (!started) throw new FailedPreconditionError("the repackaging request was cancelled while it waited for a slot");
       const outcome = await run;
 
       let stored = false;
