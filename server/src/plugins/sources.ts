@@ -19,12 +19,16 @@ export function createPackageSources(options: {
   readonly githubUrl: string;
   readonly maxPackageBytes: number;
   readonly timeoutMs?: number;
+  /** Ends a download early, when whoever wanted the package went away. */
+  readonly signal?: AbortSignal;
 }): PackageSources {
   const marketplace = options.marketplaceUrl.replace(/\/+$/, "");
   const github = options.githubUrl.replace(/\/+$/, "");
 
   async function download(url: string, what: string): Promise<Buffer> {
-    const response = await fetch(url, { redirect: "follow", signal: AbortSignal.timeout(options.timeoutMs ?? 120_000) }).catch((err: unknown) => {
+    const timeout = AbortSignal.timeout(options.timeoutMs ?? 120_000);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    const response = await fetch(url, { redirect: "follow", signal }).catch((err: unknown) => {
       throw new RuntimeUnavailableError(`cannot download ${what} from ${url}: ${(err as Error).message}`, { cause: err });
     });
     if (!response.ok) {

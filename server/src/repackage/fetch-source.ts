@@ -21,7 +21,7 @@ const withoutExtension = (file: string): string => file.replace(/\.difypkg$/i, "
 
 export async function fetchSource(
   source: RepackageSource,
-  options: { readonly marketplaceUrl: string; readonly githubUrl: string; readonly maxPackageBytes: number },
+  options: { readonly marketplaceUrl: string; readonly githubUrl: string; readonly maxPackageBytes: number; readonly signal?: AbortSignal },
 ): Promise<FetchedSource> {
   switch (source.kind) {
     case "market": {

@@ -3,8 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { createHandlerContext } from "@connectrpc/connect";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Code, createHandlerContext } from "@connectrpc/connect";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { RepackageRequestSchema, RepackageService } from "../../../gen/dify/plugin/v1/repackage_service_pb.js";
 import { createRepackageService } from "./repackage-service.js";
@@ -30,7 +30,7 @@ afterEach(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-function service() {
+function service(packages: { find: (id: string) => Promise<unknown> }) {
   return createRepackageService({
     settings: {
       marketplaceUrl: `http://127.0.0.1:${(marketplace.address() as AddressInfo).port}`,
@@ -42,8 +42,7 @@ function service() {
       cacheDir: path.join(scratch, "cache"),
     },
     trustedKeys: [],
-    // Neither is reached: the sources below are a Marketplace download and request bytes.
-    packages: {} as never,
+    packages: packages as never,
     storage: {} as never,
     signingKey: null,
     maxConcurrent: 1,
@@ -57,34 +56,53 @@ function call(request: MessageInitShape<typeof RepackageRequestSchema>) {
   return { aborter, ctx, req: create(RepackageRequestSchema, { tenantId: TENANT, skipOfflineProof: true, ...request }) };
 }
 
+const fromMarketplace = (name: string) => ({ source: { case: "marketplace" as const, value: { author: "acme", name, version: "1.0.0" } } });
+
 async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
-describe("RepackageService queueing", () => {
-  it("a caller who leaves while queued is let go at once, not when the slot frees, and its run never starts", async () => {
-    const repackager = service();
-    const first = call({ source: { case: "marketplace", value: { author: "acme", name: "slow", version: "1.0.0" } } });
-    const firstRun = (async () => {
-      for await (const _ of repackager.repackage(first.req, first.ctx)) void _;
-    })();
-    firstRun.catch(() => undefined);
-    await until(() => held.length === 1);
+/** within fails the test with `what` instead of letting a hang run into the test timeout. */
+function within<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`still waiting: ${what}`)), 5_000)));
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
 
-    // 8 MiB of request bytes that, before the fix, stayed referenced until the first run ended.
-    const second = call({ source: { case: "packageBytes", value: new Uint8Array(8 * 1024 * 1024) } });
+describe("RepackageService queueing", () => {
+  it("a caller who leaves while queued is let go at once, and its run never starts; one who leaves mid-download frees the slot", async () => {
+    const find = vi.fn(async () => ({}));
+    const repackager = service({ find });
+    const drain = async (c: ReturnType<typeof call>) => {
+      for await (const _ of repackager.repackage(c.req, c.ctx)) void _;
+    };
+
+    const first = call(fromMarketplace("slow"));
+    const firstRun = drain(first);
+    firstRun.catch(() => undefined);
+    await within(until(() => held.length === 1), "the first run to reach the Marketplace");
+
+    // Queued behind it: a stored package as the source, so that a run that starts leaves a trace (find).
+    const second = call({ source: { case: "pluginUniqueIdentifier", value: "acme/stored:1.0.0@abc" } });
     const secondStream = repackager.repackage(second.req, second.ctx)[Symbol.asyncIterator]();
     const waiting = await secondStream.next();
     expect(waiting.value?.event).toMatchObject({ case: "progress", value: { message: expect.stringContaining("waiting for a free repackaging slot") } });
 
     second.aborter.abort();
     // The first run still holds the slot (its download is held open) while the second ends.
-    await expect(secondStream.next()).rejects.toThrow("cancelled while it waited for a slot");
+    await expect(within(secondStream.next(), "the queued caller to be let go")).rejects.toMatchObject({ code: Code.Canceled });
     expect(held).toHaveLength(1);
 
-    // Let the first run go: it fails on the Marketplace's answer, and the second never fetched anything.
-    held[0]!.res.writeHead(404).end("no such plugin");
-    await expect(firstRun).rejects.toThrow();
-    expect(held.map((h) => h.url)).toEqual(["/api/v1/plugins/acme/slow/1.0.0/download"]);
+    // The first caller leaves mid-download: the download is dropped and the slot frees without an answer.
+    first.aborter.abort();
+    await expect(within(firstRun, "the first run to end with its caller")).rejects.toThrow(/^cannot download acme\/slow:1.0.0 from .*: This operation was aborted$/);
+
+    // A third request gets the slot next: the second's queued run went by without fetching anything.
+    const third = call(fromMarketplace("next"));
+    drain(third).catch(() => undefined);
+    await within(until(() => held.length === 2), "the third run to reach the Marketplace");
+    expect(held.map((h) => h.url)).toEqual(["/api/v1/plugins/acme/slow/1.0.0/download", "/api/v1/plugins/acme/next/1.0.0/download"]);
+    expect(find).not.toHaveBeenCalled();
+    third.aborter.abort();
   }, 30_000);
 });

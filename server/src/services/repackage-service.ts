@@ -5,7 +5,7 @@
  * and GitHub URLs) and its cache under DATA_DIR; a caller going away cancels the run and its pip processes.
  */
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import type { ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import pLimit from "p-limit";
 import { VerificationCategory } from "../../../gen/dify/plugin/v1/common_pb.js";
 import {
@@ -94,6 +94,15 @@ async function sourceOf(req: RepackageRequest, deps: RepackageServiceDeps): Prom
   }
 }
 
+/**
+ * leftWhileQueued: why a queued request ends without running. The signal's own reason when Connect gave one (the
+ * caller's deadline passed: DeadlineExceeded; the daemon is stopping: Unavailable), else the caller cancelled.
+ */
+function leftWhileQueued(signal: AbortSignal): ConnectError {
+  if (signal.reason instanceof ConnectError) return signal.reason;
+  return new ConnectError("the repackaging request was cancelled while it waited for a free slot", Code.Canceled);
+}
+
 /** A queue the engine's callbacks fill and the stream drains, so progress reaches the caller as it happens. */
 function progressQueue() {
   const items: ResponseInit[] = [];
@@ -159,7 +168,7 @@ export function createRepackageService(deps: RepackageServiceDeps): ServiceImpl<
       if (ctx.signal.aborted) leave();
       const run = slots(async (): Promise<RepackageOutcome> => {
         const request = pending;
-        if (!request) throw new FailedPreconditionError("the repackaging request was cancelled while it waited for a slot");
+        if (!request) throw leftWhileQueued(ctx.signal);
         started = true;
         const source = await sourceOf(request, deps);
         return repackage({
@@ -191,7 +200,7 @@ export function createRepackageService(deps: RepackageServiceDeps): ServiceImpl<
           else yield item;
         }
       }
-      if (!started) throw new FailedPreconditionError("the repackaging request was cancelled while it waited for a slot");
+      if (!started) throw leftWhileQueued(ctx.signal);
       const outcome = await run;
 
       let stored = false;
