@@ -1,10 +1,8 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
-
-const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
+import { spawnTsx, stopProcess } from "./node-process.js";
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -22,8 +20,8 @@ export async function startDaemonProcess(env: Record<string, string>): Promise<{
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "bench-daemon-"));
   const port = await freePort();
   const key = "bench-server-key";
-  const child = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), "--import", "tsx", "server/src/main.ts"], {
-    cwd: REPO_ROOT,
+  const child = spawnTsx("server/src/main.ts", {
+    nodeArgs: process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [],
     env: { PATH: process.env.PATH ?? "", HOME: os.tmpdir(), PIP_CONFIG_FILE: "/dev/null", DATA_DIR: dataDir, SERVER_HOST: "127.0.0.1", SERVER_PORT: String(port), SERVER_KEY: key, LOG_LEVEL: "warn", ...(process.env.DB_URL ? { DB_URL: process.env.DB_URL } : {}), ...env },
     stdio: ["ignore", "ignore", "inherit"],
   });
@@ -43,9 +41,7 @@ export async function startDaemonProcess(env: Record<string, string>): Promise<{
     key,
     pid: child.pid!,
     async stop() {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
+      await stopProcess(child);
       await rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -8,7 +8,7 @@ import { InstallTaskStatus } from "../../gen/dify/plugin/v1/install_pb.js";
 import { buildPackage } from "../src/packaging/build-package.js";
 import { fixtureTree } from "../test/fixture-packages.js";
 import { TEST_SERVER_KEY, startTestDaemon } from "../test/harness.js";
-import { median, printFigure } from "./stats.js";
+import { median, printFigure, ratio } from "./stats.js";
 
 const run = promisify(execFile);
 const TINYDEP = path.resolve(import.meta.dirname, "../test/fixtures/runtime/tinydep");
@@ -61,7 +61,7 @@ export async function benchInstallTime(): Promise<void> {
       unit: "ms",
       daemon: { what: "upload + install task until success (extract, venv, offline pip, first heartbeat)", medianMs: Math.round(median(daemonMs)), runs: RUNS },
       baseline: { what: "python -m venv + pip install --no-index of the same wheel", medianMs: Math.round(median(bareMs)), runs: RUNS },
-      ratio: Math.round((median(daemonMs) / median(bareMs)) * 100) / 100,
+      ratio: ratio(median(daemonMs), median(bareMs)),
     });
   } finally {
     await daemon.stop();

@@ -10,7 +10,7 @@ import { fixtureTree } from "../test/fixture-packages.js";
 export const BENCH_TENANT = "33333333-3333-4333-8333-333333333333";
 export const BENCH_PLUGIN = "daemon-tests/echo-tool";
 
-/** One way of invoking the echo tool: resolves when the answer has arrived whole. */
+/** One way of invoking the echo tool: resolves when the answer has arrived whole and carries `text`. */
 export interface InvocationClient {
   call(text: string): Promise<void>;
   close(): void;
@@ -70,9 +70,11 @@ const INVOKE_TOOL_PATH = "/dify.plugin.v1.InvokeService/InvokeTool";
  */
 export function thinConnectClient(baseUrl: string, key: string, httpVersion: "h2" | "http1"): InvocationClient {
   if (httpVersion === "http1") {
-    return http1Client(baseUrl, (text) => ({ path: INVOKE_TOOL_PATH, headers: { ...CONNECT_HEADERS, "x-api-key": key }, body: enveloped(text) }), echoed);
+    return http1Client(baseUrl, (text) => ({ path: INVOKE_TOOL_PATH, headers: { ...CONNECT_HEADERS, "x-api-key": key }, body: enveloped(text) }));
   }
   const session = http2.connect(baseUrl);
+  // A session error fails the calls in flight through their streams; unheard, it would end the benchmark process.
+  session.on("error", () => undefined);
   return {
     call(text) {
       return new Promise((resolve, reject) => {
@@ -82,8 +84,9 @@ export function thinConnectClient(baseUrl: string, key: string, httpVersion: "h2
         stream.setEncoding("latin1");
         stream.on("response", (headers) => (status = Number(headers[":status"])));
         stream.on("data", (part: string) => (answer += part));
-        stream.on("end", () => (status === 200 && echoed(answer, text) ? resolve() : reject(new Error(`HTTP ${status}: ${answer.slice(0, 200)}`))));
         stream.on("error", reject);
+        // "close" comes after "end", and also after a reset that ends the stream without either.
+        stream.on("close", () => settle(status, answer, text, resolve, reject));
         stream.end(enveloped(text));
       });
     },
@@ -93,31 +96,29 @@ export function thinConnectClient(baseUrl: string, key: string, httpVersion: "h2
 
 /**
  * difyDispatchClient calls the route an unchanged Dify api server uses (POST /plugin/{tenant}/dispatch/tool/invoke,
- * HTTP/1.1, streamed `data:` lines), and checks that the echoed text came back.
+ * HTTP/1.1, streamed `data:` lines).
  */
 export function difyDispatchClient(baseUrl: string, key: string): InvocationClient {
-  return http1Client(
-    baseUrl,
-    (text) => ({
-      path: `/plugin/${BENCH_TENANT}/dispatch/tool/invoke`,
-      headers: { "content-type": "application/json", "x-api-key": key, "x-plugin-id": BENCH_PLUGIN },
-      body: Buffer.from(JSON.stringify({ user_id: "bench", conversation_id: null, app_id: null, message_id: null, data: { provider: "echo", tool: "echo", credentials: {}, tool_parameters: { text } } })),
-    }),
-    echoed,
-  );
+  return http1Client(baseUrl, (text) => ({
+    path: `/plugin/${BENCH_TENANT}/dispatch/tool/invoke`,
+    headers: { "content-type": "application/json", "x-api-key": key, "x-plugin-id": BENCH_PLUGIN },
+    body: Buffer.from(JSON.stringify({ user_id: "bench", conversation_id: null, app_id: null, message_id: null, data: { provider: "echo", tool: "echo", credentials: {}, tool_parameters: { text } } })),
+  }));
 }
 
 /**
- * echoed: the answer carries the text sent (in a protobuf or JSON message) and no error, which both dialects
- * stream with HTTP 200 like a success (Connect's end-stream `"error"`, Dify's negative `"code"`).
+ * settle checks a finished call: HTTP 200, the text sent back in the answer (a protobuf or JSON message), and no
+ * error, which both dialects stream with HTTP 200 like a success (Connect's end-stream `"error"`, Dify's negative
+ * `"code"`). The texts are `#<n>#`, so an answer meant for another call cannot pass for this one's.
  */
-function echoed(answer: string, text: string): boolean {
-  return answer.includes(text) && !answer.includes('"error"') && !answer.includes('"code":-');
+function settle(status: number, answer: string, text: string, resolve: () => void, reject: (err: Error) => void): void {
+  if (status === 200 && answer.includes(text) && !answer.includes('"error"') && !answer.includes('"code":-')) resolve();
+  else reject(new Error(`HTTP ${status}, no answer to ${text}: ${answer.slice(0, 200)}`));
 }
 
 type Http1Request = { path: string; headers: Record<string, string>; body: Buffer };
 
-function http1Client(baseUrl: string, request: (text: string) => Http1Request, answered: (body: string, text: string) => boolean): InvocationClient {
+function http1Client(baseUrl: string, request: (text: string) => Http1Request): InvocationClient {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const { hostname, port } = new URL(baseUrl);
   return {
@@ -128,7 +129,8 @@ function http1Client(baseUrl: string, request: (text: string) => Http1Request, a
           let answer = "";
           res.setEncoding("latin1");
           res.on("data", (part: string) => (answer += part));
-          res.on("end", () => (res.statusCode === 200 && answered(answer, text) ? resolve() : reject(new Error(`HTTP ${res.statusCode}: ${answer.slice(0, 200)}`))));
+          res.on("error", reject);
+          res.on("end", () => settle(res.statusCode ?? 0, answer, text, resolve, reject));
         });
         req.on("error", reject);
         req.end(body);

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -7,33 +6,25 @@ import { InstallTaskStatus } from "../../gen/dify/plugin/v1/install_pb.js";
 import { buildFixturePackage } from "../test/fixture-packages.js";
 import { startDaemonProcess } from "./daemon-process.js";
 import { BENCH_PLUGIN, BENCH_TENANT, difyDispatchClient, startBarePlugin, thinConnectClient, type InvocationClient } from "./invocation-clients.js";
+import { spawnTsx, stopProcess } from "./node-process.js";
 import { childPidRunning, cpuMeter } from "./process-cpu.js";
-import { latencyStats, printFigure } from "./stats.js";
+import { latencyStats, printFigure, ratio } from "./stats.js";
 
 const CALLS_PER_LEVEL = 3_000;
-// Unmeasured calls first, so that every figure is the daemon's steady state, with its hot paths compiled.
+// Unmeasured calls first, so that every figure is the daemon's steady state: its hot paths compiled, and as many
+// connections open as the level uses.
 const WARMUP_CALLS = 2_000;
+const LEVEL_WARMUP_CALLS = 300;
 const BARE_WHAT = "same fixture plugin driven directly over its stdin/stdout";
 
 /** startConnectFloor runs connect-floor-server.ts in its own process and resolves with its base URL and pid. */
 async function startConnectFloor() {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "connect-floor-server.ts")], {
-    cwd: path.resolve(import.meta.dirname, "../.."),
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawnTsx(path.join(import.meta.dirname, "connect-floor-server.ts"), { stdio: ["ignore", "pipe", "inherit"] });
   const port = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout }).once("line", resolve);
+    createInterface({ input: child.stdout! }).once("line", resolve);
     child.once("exit", (code) => reject(new Error(`connect floor server exited with ${code}`)));
   });
-  return {
-    baseUrl: `http://127.0.0.1:${port}`,
-    pid: child.pid!,
-    async stop() {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
-    },
-  };
+  return { baseUrl: `http://127.0.0.1:${port}`, pid: child.pid!, stop: () => stopProcess(child) };
 }
 
 /**
@@ -50,7 +41,7 @@ async function runLevel(client: InvocationClient, concurrency: number, pids: Rec
       while (next < total) {
         const i = next++;
         const start = performance.now();
-        await client.call(`m${i}`);
+        await client.call(`#${i}#`);
         samples.push(performance.now() - start);
       }
     }),
@@ -97,6 +88,7 @@ export async function benchInvocation(): Promise<void> {
     for (const { name, levels, what, client } of transports) {
       await runLevel(client, 16, {}, "loadGenerator", WARMUP_CALLS);
       for (const concurrency of levels) {
+        await runLevel(client, concurrency, {}, "loadGenerator", LEVEL_WARMUP_CALLS);
         const d = await runLevel(client, concurrency, viaDaemon, "loadGenerator");
         const b = await runLevel(bare, concurrency, viaPipe, "driver");
         printFigure({
@@ -104,12 +96,12 @@ export async function benchInvocation(): Promise<void> {
           unit: "calls/s, us",
           daemon: { what, ...d },
           baseline: { what: BARE_WHAT, ...b },
-          throughputRatio: Math.round((d.rps / b.rps) * 100) / 100,
+          throughputRatio: ratio(d.rps, b.rps),
           p50AddedUs: d.p50Us - b.p50Us,
         });
       }
     }
-    await benchTransportCeiling(bare);
+    await benchTransportCeiling(bare, viaPipe);
   } finally {
     for (const client of clients) client.close();
     await bare.stop();
@@ -118,42 +110,43 @@ export async function benchInvocation(): Promise<void> {
 }
 
 /**
- * benchTransportCeiling: InvokeTool on Connect-ES + node:http2 answered by a do-nothing handler, with the same
- * thin client, against the bare pipe. Any daemon on this transport pays at least the handler's and the client's
- * CPU per call, and the plugin still pays its own; divided into the machine's cores, that bounds what any
- * daemon here can reach, whatever it does inside.
+ * benchTransportCeiling: InvokeTool on Connect-ES + node:http2 answered at once by an echo handler, with the same
+ * thin client, against the bare pipe. A daemon on this transport pays about the handler's and the client's CPU
+ * per call, and the plugin still pays its own; divided into the machine's cores, that estimates the most any
+ * daemon here can reach, before it does any work of its own.
  */
-async function benchTransportCeiling(bare: Awaited<ReturnType<typeof startBarePlugin>>): Promise<void> {
+async function benchTransportCeiling(bare: InvocationClient, viaPipe: Record<string, number>): Promise<void> {
   const floor = await startConnectFloor();
   const client = thinConnectClient(floor.baseUrl, "unused", "h2");
   try {
     const server = { transport: floor.pid };
-    await runLevel(client, 16, {}, "loadGenerator", WARMUP_CALLS);
+    await runLevel(client, 64, {}, "loadGenerator", WARMUP_CALLS);
     const single = await runLevel(client, 1, server, "loadGenerator");
-    const bareSingle = await runLevel(bare, 1, { plugin: bare.pid }, "driver");
+    const bareSingle = await runLevel(bare, 1, viaPipe, "driver");
+    await runLevel(client, 64, {}, "loadGenerator", LEVEL_WARMUP_CALLS);
     const busy = await runLevel(client, 64, server, "loadGenerator");
-    const bareBusy = await runLevel(bare, 64, { plugin: bare.pid }, "driver");
+    const bareBusy = await runLevel(bare, 64, viaPipe, "driver");
     const cores = os.availableParallelism();
     const cpuPerCall = (busy.cpuUsPerCall["transport"] ?? 0) + (busy.cpuUsPerCall["loadGenerator"] ?? 0) + (bareBusy.cpuUsPerCall["plugin"] ?? 0);
     const boundRps = Math.round((cores * 1_000_000) / Math.max(1, cpuPerCall));
     printFigure({
       figure: "connect_transport_ceiling_concurrency_64",
       unit: "calls/s",
-      transport: { what: "InvokeTool on Connect-ES + node:http2 answered at once by a do-nothing handler (own process), same thin client", ...busy },
+      transport: { what: "InvokeTool on Connect-ES + node:http2 answered at once by an echo handler (own process: no auth, no plugin), same thin client", ...busy },
       baseline: { what: BARE_WHAT, ...bareBusy },
-      throughputRatio: Math.round((busy.rps / bareBusy.rps) * 100) / 100,
+      throughputRatio: ratio(busy.rps, bareBusy.rps),
       cpuBound: {
-        what: "cores x 1 s / (transport + load generator + plugin CPU per call): the most calls/s any daemon on this transport can reach here",
+        what: "cores x 1 s / (transport + load generator + plugin CPU per call): an estimate of the most calls/s any daemon on this transport can reach here",
         cores,
         cpuUsPerCall: cpuPerCall,
         rps: boundRps,
-        ratioToBaseline: Math.round((boundRps / bareBusy.rps) * 100) / 100,
+        ratioToBaseline: ratio(boundRps, bareBusy.rps),
       },
     });
     printFigure({
       figure: "connect_transport_latency_concurrency_1",
       unit: "us",
-      transport: { what: "the same do-nothing handler, one call at a time", ...single },
+      transport: { what: "the same echo handler, one call at a time", ...single },
       baseline: { what: "the fixture plugin over its pipe, one call at a time", ...bareSingle },
       p50AddedUs: single.p50Us - bareSingle.p50Us,
     });

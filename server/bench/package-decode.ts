@@ -9,7 +9,7 @@ import { decodeArchive } from "../src/packaging/decode.js";
 import { decodePackage } from "../src/packaging/decode-package.js";
 import { loadTrustedKeys } from "../src/packaging/trusted-keys.js";
 import { writeArchive } from "../src/packaging/write-archive.js";
-import { median, printFigure } from "./stats.js";
+import { median, printFigure, ratio } from "./stats.js";
 
 const FIXTURE = path.resolve(import.meta.dirname, "../../../shared/fixtures/packages/dummy_plugin.difypkg");
 const LIMIT = 50 * 1024 * 1024;
@@ -83,7 +83,7 @@ export async function benchPackageDecode(): Promise<void> {
       packageMb: Math.round(mb * 10) / 10,
       daemon: { what: "unzip within limits + manifest + checksum + signature", medianMs: Math.round(median(decodeMs)), mbPerS: Math.round(daemonMbps) },
       baseline: { what: "sha256 of the same bytes", medianMs: Math.round(median(shaMs)), mbPerS: Math.round(baselineMbps) },
-      throughputRatio: Math.round((daemonMbps / baselineMbps) * 100) / 100,
+      throughputRatio: ratio(daemonMbps, baselineMbps),
     });
     printFigure({
       figure: "package_decode_peak_memory",
@@ -91,7 +91,7 @@ export async function benchPackageDecode(): Promise<void> {
       packageMb: Math.round(mb * 10) / 10,
       daemon: { what: "peak RSS rise while a fresh process, holding the bytes, decodes the package once", addedMb: memory.decodeAddedMb },
       baseline: { what: "peak RSS rise while the same kind of process sha256s the bytes", addedMb: memory.baselineAddedMb },
-      addedPerPackageMb: Math.round((memory.decodeAddedMb / mb) * 100) / 100,
+      addedPerPackageMb: ratio(memory.decodeAddedMb, mb),
     });
   } finally {
     await rm(dir, { recursive: true, force: true });

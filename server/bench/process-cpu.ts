@@ -5,12 +5,13 @@ const MICROS_PER_TICK = 1_000_000 / 100;
 
 /**
  * processCpuMicros is the CPU time (user + system, all threads) a process has used so far, read from
- * /proc/<pid>/stat; 0 once the process is gone. The benchmarks take differences of it around a run, so that
- * a figure says where the CPU of each call went (daemon, plugin, load generator), not only how long it took.
+ * /proc/<pid>/stat. The benchmarks take differences of it around a run, so that a figure says where the CPU of
+ * each call went (daemon, plugin, load generator), not only how long it took. A process that is gone (a plugin
+ * restarted mid-run, say) fails the figure rather than skewing it.
  */
 export function processCpuMicros(pid: number): number {
   const fields = statFields(pid);
-  if (!fields) return 0;
+  if (!fields) throw new Error(`process ${pid} is gone: its CPU time cannot be measured`);
   // After "pid (comm) ", field 3 (state) is index 0, so utime (14) and stime (15) are indexes 11 and 12.
   return (Number(fields[11]) + Number(fields[12])) * MICROS_PER_TICK;
 }
@@ -49,7 +50,10 @@ function statFields(pid: number): string[] | undefined {
   return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
 }
 
-/** cpuMeter starts counting the CPU of some processes and of this one; `perCall` divides what was used since. */
+/**
+ * cpuMeter starts counting the CPU of some processes (from /proc) and of this one (process.cpuUsage); `perCall`
+ * divides what each used since.
+ */
 export function cpuMeter(pids: Readonly<Record<string, number>>) {
   const startOwn = process.cpuUsage();
   const start = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, processCpuMicros(pid)]));

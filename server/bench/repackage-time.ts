@@ -8,7 +8,7 @@ import { loadTrustedKeys } from "../src/packaging/trusted-keys.js";
 import { repackage } from "../src/repackage/repackage.js";
 import { fixtureTree } from "../test/fixture-packages.js";
 import { buildDistributions, hermeticPipEnv, startSimpleIndex, type TinyProject } from "../test/python-index.js";
-import { median, printFigure } from "./stats.js";
+import { median, printFigure, ratio } from "./stats.js";
 
 const run = promisify(execFile);
 const RUNS = 3;
@@ -88,14 +88,14 @@ export async function benchRepackageTime(): Promise<void> {
       bare.push(performance.now() - t0);
     }
     const baseline = median(bare);
-    const ratio = (ms: number) => Math.round((ms / baseline) * 100) / 100;
+    const toBaseline = (ms: number) => ratio(ms, baseline);
     printFigure({
       figure: "repackage_time_20_dependencies",
       unit: "ms",
       repackager: {
-        cold: { what: "empty cache: fetch, decode, resolve, download, rewrite, pack, offline proof in a fresh venv", medianMs: Math.round(median(cold)), ratio: ratio(median(cold)) },
-        coldWithoutProof: { what: "the same with --no-proof", medianMs: Math.round(median(coldNoProof)), ratio: ratio(median(coldNoProof)) },
-        warm: { what: "every distribution from the shared cache, proof included", medianMs: Math.round(median(warm)), ratio: ratio(median(warm)) },
+        cold: { what: "empty cache: fetch, decode, resolve, download, rewrite, pack, offline proof in a fresh venv", medianMs: Math.round(median(cold)), ratio: toBaseline(median(cold)) },
+        coldWithoutProof: { what: "the same with --no-proof", medianMs: Math.round(median(coldNoProof)), ratio: toBaseline(median(coldNoProof)) },
+        warm: { what: "every distribution from the shared cache, proof included", medianMs: Math.round(median(warm)), ratio: toBaseline(median(warm)) },
         runs: RUNS,
       },
       baseline: { what: "pip download -r requirements.txt from the same local index (no cache)", medianMs: Math.round(baseline), runs: RUNS },

@@ -35,3 +35,8 @@ export function printFigure(figure: Record<string, unknown>): void {
 export function median(values: readonly number[]): number {
   return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 }
+
+/** ratio of two figures, to two decimals, as the figures print it. */
+export function ratio(value: number, baseline: number): number {
+  return Math.round((value / Math.max(Number.EPSILON, baseline)) * 100) / 100;
+}

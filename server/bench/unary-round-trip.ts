@@ -10,7 +10,7 @@ import {
   HealthCheckResponse_ServingStatus,
 } from "../../gen/grpc/health/v1/health_pb.js";
 import { startTestDaemon } from "../test/harness.js";
-import { latencyStats, printFigure, timeSequential } from "./stats.js";
+import { latencyStats, printFigure, ratio, timeSequential } from "./stats.js";
 
 const CALLS = 3_000;
 
@@ -72,7 +72,7 @@ function figure(name: string, daemonSamples: number[], baselineSamples: number[]
     unit: "us",
     daemon,
     baseline: { what: "bare node server, same bytes, same client", ...baseline },
-    p50Ratio: Math.round((daemon.p50Us / Math.max(1, baseline.p50Us)) * 100) / 100,
+    p50Ratio: ratio(daemon.p50Us, Math.max(1, baseline.p50Us)),
     p50AddedUs: daemon.p50Us - baseline.p50Us,
   });
 }
