@@ -20,7 +20,8 @@ export const DIFY_PROTOCOL = "dify-http";
 /**
  * The reason a call's context is aborted with once the call is over, so that work still tied to its signal
  * stops. Left out, every call would build a DOMException with a stack trace nobody reads (tens of µs on the
- * hot path of every dispatch); the end of a call is not an error, so one reason serves them all.
+ * hot path of every dispatch); the end of a call is not an error, so one reason serves them all. Being shared, it
+ * must never be changed (its metadata included) by code that reads it from a signal.
  */
 const CALL_ENDED = new ConnectError("the call ended", Code.Canceled);
 
