@@ -93,11 +93,18 @@ describe("RepackageService queueing", () => {
     await expect(within(secondStream.next(), "the queued caller to be let go")).rejects.toMatchObject({ code: Code.Canceled });
     expect(held).toHaveLength(1);
 
+    // The next caller to queue is told of the run ahead only, not of the one whose caller left.
+    const another = call(fromMarketplace("another"));
+    const anotherStream = repackager.repackage(another.req, another.ctx)[Symbol.asyncIterator]();
+    expect((await anotherStream.next()).value?.event).toMatchObject({ value: { message: expect.stringContaining("(1 runs ahead, REPACKAGE_MAX_CONCURRENT=1)") } });
+    another.aborter.abort();
+    await expect(within(anotherStream.next(), "the other queued caller to be let go")).rejects.toMatchObject({ code: Code.Canceled });
+
     // The first caller leaves mid-download: the download is dropped and the slot frees without an answer.
     first.aborter.abort();
     await expect(within(firstRun, "the first run to end with its caller")).rejects.toThrow(/^cannot download acme\/slow:1.0.0 from .*: This operation was aborted$/);
 
-    // A third request gets the slot next: the second's queued run went by without fetching anything.
+    // A third request gets the slot next: the queued runs of the callers who left went by without fetching anything.
     const third = call(fromMarketplace("next"));
     drain(third).catch(() => undefined);
     await within(until(() => held.length === 2), "the third run to reach the Marketplace");

@@ -138,6 +138,9 @@ const progressEvent = (p: RepackageProgress) =>
 
 export function createRepackageService(deps: RepackageServiceDeps): ServiceImpl<typeof RepackageService> {
   const slots = pLimit(deps.maxConcurrent);
+  // Callers still waiting for a slot. p-limit's pendingCount would also count the runs of callers who left, which
+  // stay queued until their turn (and then end at once).
+  let waitingCallers = 0;
   return {
     async *repackage(req, ctx) {
       requireTenant(req.tenantId);
@@ -153,20 +156,28 @@ export function createRepackageService(deps: RepackageServiceDeps): ServiceImpl<
       const queue = progressQueue();
       const { settings } = deps;
 
-      if (slots.activeCount >= deps.maxConcurrent) {
-        queue.push(progressEvent({ stage: "fetch", message: `waiting for a free repackaging slot (${slots.activeCount + slots.pendingCount} runs ahead, REPACKAGE_MAX_CONCURRENT=${deps.maxConcurrent})` }));
+      let waiting = slots.activeCount >= deps.maxConcurrent;
+      if (waiting) {
+        queue.push(progressEvent({ stage: "fetch", message: `waiting for a free repackaging slot (${slots.activeCount + waitingCallers} runs ahead, REPACKAGE_MAX_CONCURRENT=${deps.maxConcurrent})` }));
+        waitingCallers++;
       }
+      const stopWaiting = (): void => {
+        if (waiting) waitingCallers--;
+        waiting = false;
+      };
       // The queued run reaches the request through `pending` only, so that a caller who leaves while queued lets
       // go of it at once (package_bytes may be many MB) instead of when a slot frees; the run then has nothing to do.
       let pending: RepackageRequest | undefined = req;
       let started = false;
       const leave = (): void => {
+        stopWaiting();
         pending = undefined;
         queue.push(END_OF_RUN);
       };
       ctx.signal.addEventListener("abort", leave, { once: true });
       if (ctx.signal.aborted) leave();
       const run = slots(async (): Promise<RepackageOutcome> => {
+        stopWaiting();
         const request = pending;
         if (!request) throw leftWhileQueued(ctx.signal);
         started = true;
