@@ -8,13 +8,16 @@ import { startDaemonProcess } from "./daemon-process.js";
 import { BENCH_PLUGIN, BENCH_TENANT, difyDispatchClient, startBarePlugin, thinConnectClient, type InvocationClient } from "./invocation-clients.js";
 import { spawnTsx, stopProcess } from "./node-process.js";
 import { childPidRunning, cpuMeter } from "./process-cpu.js";
-import { latencyStats, printFigure, ratio } from "./stats.js";
+import { latencyStats, median, printFigure, ratio } from "./stats.js";
 
 const CALLS_PER_LEVEL = 3_000;
 // Unmeasured calls first, so that every figure is the daemon's steady state: its hot paths compiled, and as many
 // connections open as the level uses.
 const WARMUP_CALLS = 2_000;
 const LEVEL_WARMUP_CALLS = 300;
+// Each level is measured in rounds of (through the daemon, bare pipe) back to back: the machine's speed drifts
+// by a third from hour to hour, and a pair measured together compares fairly even when rounds differ.
+const ROUNDS = 3;
 const BARE_WHAT = "same fixture plugin driven directly over its stdin/stdout";
 
 /** startConnectFloor runs connect-floor-server.ts in its own process and resolves with its base URL and pid. */
@@ -48,6 +51,27 @@ async function runLevel(client: InvocationClient, concurrency: number, pids: Rec
   );
   const seconds = (performance.now() - t0) / 1000;
   return { rps: Math.round(total / seconds), ...latencyStats(samples), cpuUsPerCall: meter.perCall(total, own) };
+}
+
+type Run = Awaited<ReturnType<typeof runLevel>>;
+
+/**
+ * pairedRounds measures ROUNDS pairs and reports the pair with the median throughput ratio, the median added
+ * p50 over all pairs, and every pair's two numbers, so that the spread shows.
+ */
+async function pairedRounds(subject: () => Promise<Run>, baseline: () => Promise<Run>) {
+  const rounds: Array<{ subject: Run; baseline: Run }> = [];
+  for (let i = 0; i < ROUNDS; i++) rounds.push({ subject: await subject(), baseline: await baseline() });
+  const ratioOf = (r: (typeof rounds)[number]) => ratio(r.subject.rps, r.baseline.rps);
+  const addedOf = (r: (typeof rounds)[number]) => r.subject.p50Us - r.baseline.p50Us;
+  const middle = [...rounds].sort((a, b) => ratioOf(a) - ratioOf(b))[Math.floor(ROUNDS / 2)]!;
+  return {
+    subject: middle.subject,
+    baseline: middle.baseline,
+    throughputRatio: ratioOf(middle),
+    p50AddedUs: median(rounds.map(addedOf)),
+    rounds: rounds.map((r) => ({ throughputRatio: ratioOf(r), p50AddedUs: addedOf(r) })),
+  };
 }
 
 /**
@@ -89,15 +113,18 @@ export async function benchInvocation(): Promise<void> {
       await runLevel(client, 16, {}, "loadGenerator", WARMUP_CALLS);
       for (const concurrency of levels) {
         await runLevel(client, concurrency, {}, "loadGenerator", LEVEL_WARMUP_CALLS);
-        const d = await runLevel(client, concurrency, viaDaemon, "loadGenerator");
-        const b = await runLevel(bare, concurrency, viaPipe, "driver");
+        const level = await pairedRounds(
+          () => runLevel(client, concurrency, viaDaemon, "loadGenerator"),
+          () => runLevel(bare, concurrency, viaPipe, "driver"),
+        );
         printFigure({
           figure: `${name}_concurrency_${concurrency}`,
           unit: "calls/s, us",
-          daemon: { what, ...d },
-          baseline: { what: BARE_WHAT, ...b },
-          throughputRatio: ratio(d.rps, b.rps),
-          p50AddedUs: d.p50Us - b.p50Us,
+          daemon: { what, ...level.subject },
+          baseline: { what: BARE_WHAT, ...level.baseline },
+          throughputRatio: level.throughputRatio,
+          p50AddedUs: level.p50AddedUs,
+          rounds: level.rounds,
         });
       }
     }
@@ -121,11 +148,16 @@ async function benchTransportCeiling(bare: InvocationClient, viaPipe: Record<str
   try {
     const server = { transport: floor.pid };
     await runLevel(client, 64, {}, "loadGenerator", WARMUP_CALLS);
-    const single = await runLevel(client, 1, server, "loadGenerator");
-    const bareSingle = await runLevel(bare, 1, viaPipe, "driver");
+    const single = await pairedRounds(
+      () => runLevel(client, 1, server, "loadGenerator"),
+      () => runLevel(bare, 1, viaPipe, "driver"),
+    );
     await runLevel(client, 64, {}, "loadGenerator", LEVEL_WARMUP_CALLS);
-    const busy = await runLevel(client, 64, server, "loadGenerator");
-    const bareBusy = await runLevel(bare, 64, viaPipe, "driver");
+    const busyLevel = await pairedRounds(
+      () => runLevel(client, 64, server, "loadGenerator"),
+      () => runLevel(bare, 64, viaPipe, "driver"),
+    );
+    const { subject: busy, baseline: bareBusy } = busyLevel;
     const cores = os.availableParallelism();
     const cpuPerCall = (busy.cpuUsPerCall["transport"] ?? 0) + (busy.cpuUsPerCall["loadGenerator"] ?? 0) + (bareBusy.cpuUsPerCall["plugin"] ?? 0);
     const boundRps = Math.round((cores * 1_000_000) / Math.max(1, cpuPerCall));
@@ -134,7 +166,8 @@ async function benchTransportCeiling(bare: InvocationClient, viaPipe: Record<str
       unit: "calls/s",
       transport: { what: "InvokeTool on Connect-ES + node:http2 answered at once by an echo handler (own process: no auth, no plugin), same thin client", ...busy },
       baseline: { what: BARE_WHAT, ...bareBusy },
-      throughputRatio: ratio(busy.rps, bareBusy.rps),
+      throughputRatio: busyLevel.throughputRatio,
+      rounds: busyLevel.rounds,
       cpuBound: {
         what: "cores x 1 s / (transport + load generator + plugin CPU per call): an estimate of the most calls/s any daemon on this transport can reach here",
         cores,
@@ -146,9 +179,10 @@ async function benchTransportCeiling(bare: InvocationClient, viaPipe: Record<str
     printFigure({
       figure: "connect_transport_latency_concurrency_1",
       unit: "us",
-      transport: { what: "the same echo handler, one call at a time", ...single },
-      baseline: { what: "the fixture plugin over its pipe, one call at a time", ...bareSingle },
-      p50AddedUs: single.p50Us - bareSingle.p50Us,
+      transport: { what: "the same echo handler, one call at a time", ...single.subject },
+      baseline: { what: "the fixture plugin over its pipe, one call at a time", ...single.baseline },
+      p50AddedUs: single.p50AddedUs,
+      rounds: single.rounds,
     });
   } finally {
     client.close();
