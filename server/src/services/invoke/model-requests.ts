@@ -5,8 +5,6 @@ import {
   EmbeddingInputType,
   ModelType,
   MultimodalContentType,
-  PromptMessageContentType,
-  PromptMessageRole,
   ToolChoiceMode,
   type MultimodalContent,
   type PromptMessage,
@@ -14,7 +12,9 @@ import {
   type ToolChoice,
 } from "../../../../gen/dify/plugin/v1/model_pb.js";
 import { InvalidArgumentError } from "../../errors.js";
+import { CONTENT_TYPES, ROLES } from "./llm-chunks.js";
 import { CREDENTIAL_TYPES } from "./tool-rpcs.js";
+import { wordsByValue } from "./wire-words.js";
 
 /**
  * The request side of model actions: proto fields to the JSON the plugin's SDK reads (spec plugin-protocol §5,
@@ -34,20 +34,8 @@ export const MODEL_TYPES: Readonly<Record<number, string>> = {
   [ModelType.MULTIMODAL_RERANK]: "multimodal-rerank",
 };
 
-const ROLE_NAMES: Readonly<Record<number, string>> = {
-  [PromptMessageRole.SYSTEM]: "system",
-  [PromptMessageRole.USER]: "user",
-  [PromptMessageRole.ASSISTANT]: "assistant",
-  [PromptMessageRole.TOOL]: "tool",
-};
-
-const CONTENT_TYPE_NAMES: Readonly<Record<number, string>> = {
-  [PromptMessageContentType.TEXT]: "text",
-  [PromptMessageContentType.IMAGE]: "image",
-  [PromptMessageContentType.AUDIO]: "audio",
-  [PromptMessageContentType.VIDEO]: "video",
-  [PromptMessageContentType.DOCUMENT]: "document",
-};
+const ROLE_NAMES = wordsByValue(ROLES);
+const CONTENT_TYPE_NAMES = wordsByValue(CONTENT_TYPES);
 
 const TOOL_CHOICE_MODES: Readonly<Record<number, string>> = {
   [ToolChoiceMode.AUTO]: "auto",

@@ -13,7 +13,8 @@ import { PluginFields } from "./model-fields.js";
  * dify-http-api §5) to the proto response fields, checked as the Go daemon's result structs check them.
  */
 
-const POLLING_STATUSES: Readonly<Record<string, ModelPollingStatus>> = {
+/** Dify's statuses of a long-running model task. */
+export const POLLING_STATUSES: Readonly<Record<string, ModelPollingStatus>> = {
   running: ModelPollingStatus.RUNNING,
   succeeded: ModelPollingStatus.SUCCEEDED,
   failed: ModelPollingStatus.FAILED,

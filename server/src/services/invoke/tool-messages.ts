@@ -5,7 +5,8 @@ import { InvalidPackageError } from "../../errors.js";
 
 type Chunk = { type?: unknown; message?: Record<string, unknown> | null; meta?: JsonObject | null };
 
-const LOG_STATUS: Record<string, ToolInvokeLogStatus> = {
+/** Dify's log statuses of a tool's log message. */
+export const LOG_STATUS: Readonly<Record<string, ToolInvokeLogStatus>> = {
   start: ToolInvokeLogStatus.START,
   error: ToolInvokeLogStatus.ERROR,
   success: ToolInvokeLogStatus.SUCCESS,

@@ -11,9 +11,11 @@ import type {
   PromptMessage,
   RerankDocument,
 } from "../../../../gen/dify/plugin/v1/model_pb.js";
-import { ModelPollingStatus } from "../../../../gen/dify/plugin/v1/model_pb.js";
-import { ToolInvokeLogStatus, type ToolInvokeMessage } from "../../../../gen/dify/plugin/v1/tool_pb.js";
+import type { ToolInvokeMessage } from "../../../../gen/dify/plugin/v1/tool_pb.js";
 import { CONTENT_TYPES, ROLES } from "../../services/invoke/llm-chunks.js";
+import { POLLING_STATUSES } from "../../services/invoke/model-results.js";
+import { LOG_STATUS } from "../../services/invoke/tool-messages.js";
+import { wordsByValue } from "../../services/invoke/wire-words.js";
 import { goDecimal, sortedDeep } from "./wire-json.js";
 import { i18nJson } from "./wire-shapes.js";
 
@@ -25,18 +27,16 @@ import { i18nJson } from "./wire-shapes.js";
 
 type Obj = Record<string, unknown>;
 
-const nameOf = <T extends number>(table: Readonly<Record<string, T>>, value: T): string =>
-  Object.entries(table).find(([, v]) => v === value)?.[0] ?? "";
+const LOG_STATUS_WORDS = wordsByValue(LOG_STATUS);
+const CONTENT_TYPE_WORDS = wordsByValue(CONTENT_TYPES);
+const ROLE_WORDS = wordsByValue(ROLES);
+const POLLING_STATUS_WORDS = wordsByValue(POLLING_STATUSES);
+const nameOf = (words: Readonly<Record<number, string>>, value: number): string => words[value] ?? "";
 
 const valueJson = (v: Value | undefined): JsonValue => (v ? toJson(ValueSchema, v) : null);
 const base64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
 
-const LOG_STATUSES: Readonly<Record<string, ToolInvokeLogStatus>> = {
-  start: ToolInvokeLogStatus.START,
-  error: ToolInvokeLogStatus.ERROR,
-  success: ToolInvokeLogStatus.SUCCESS,
-};
 
 /** toolMessageParts: the Dify `type` and `message` of a tool message kind. */
 function toolMessageParts(m: ToolInvokeMessage): [string, Obj] {
@@ -73,7 +73,7 @@ function toolMessageParts(m: ToolInvokeMessage): [string, Obj] {
           label: body.value.label,
           parent_id: body.value.parentId ?? null,
           error: body.value.error ?? null,
-          status: nameOf(LOG_STATUSES, body.value.status),
+          status: nameOf(LOG_STATUS_WORDS, body.value.status),
           data: body.value.data ?? {},
           metadata: body.value.metadata ?? null,
         },
@@ -98,7 +98,7 @@ function promptMessageJson(m: PromptMessage | undefined): Obj {
   else if (m?.content.case === "parts") {
     content = m.content.value.items.map((p) => {
       const part: Obj = {
-        type: nameOf(CONTENT_TYPES, p.type),
+        type: nameOf(CONTENT_TYPE_WORDS, p.type),
         base64_data: p.base64Data,
         url: p.url,
         data: p.data,
@@ -113,7 +113,7 @@ function promptMessageJson(m: PromptMessage | undefined): Obj {
     });
   }
   const out: Obj = {
-    role: m ? nameOf(ROLES, m.role) : "",
+    role: m ? nameOf(ROLE_WORDS, m.role) : "",
     content,
     name: m?.name ?? "",
     tool_calls: (m?.toolCalls ?? []).map((c) => ({ id: c.id, type: c.type, function: { name: c.function?.name ?? "", arguments: c.function?.arguments ?? "" } })),
@@ -198,15 +198,9 @@ export function bucketJson(b: OnlineDriveFileBucket): Obj {
   };
 }
 
-const POLLING_STATUSES: Readonly<Record<string, ModelPollingStatus>> = {
-  running: ModelPollingStatus.RUNNING,
-  succeeded: ModelPollingStatus.SUCCEEDED,
-  failed: ModelPollingStatus.FAILED,
-};
-
 /** pollingJson: a ModelPollingResult, optional fields left out when unset. */
 export function pollingJson(r: ModelPollingResult | undefined): Obj {
-  const out: Obj = { status: r ? nameOf(POLLING_STATUSES, r.status) : "" };
+  const out: Obj = { status: r ? nameOf(POLLING_STATUS_WORDS, r.status) : "" };
   if (r?.pluginState) out["plugin_state"] = sortedDeep(r.pluginState);
   if (r?.result) out["result"] = valueJson(r.result);
   if (r?.error) out["error"] = r.error;
